@@ -1,0 +1,107 @@
+"""SQLAlchemy 2.0 models mirroring db/migrations (the SQL is the truth; never create_all)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Double, Integer, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Timestamp = TIMESTAMP(timezone=True)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MediaAsset(Base):
+    __tablename__ = "media_assets"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    asset_id: Mapped[str | None] = mapped_column(Text)
+    public_id: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str] = mapped_column(Text, server_default="image")
+    delivery_type: Mapped[str] = mapped_column(Text, server_default="upload")
+    version: Mapped[int | None] = mapped_column(BigInteger)
+    format: Mapped[str | None] = mapped_column(Text)
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Double)
+    folder: Mapped[str | None] = mapped_column(Text)
+    display_name: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    context: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, server_default="{}"
+    )
+    secure_url: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    cloudinary_created_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    sync_status: Mapped[str] = mapped_column(Text, server_default="synced")
+    synced_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_event_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class WebhookInbox(Base):
+    __tablename__ = "webhook_inbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    digest: Mapped[str] = mapped_column(Text, unique=True)
+    notification_type: Mapped[str] = mapped_column(Text)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    signed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        Timestamp, server_default=func.now()
+    )
+    last_error: Mapped[str | None] = mapped_column(Text)
+    applied_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class CleanupQueueItem(Base):
+    __tablename__ = "cloudinary_cleanup_queue"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    media_asset_id: Mapped[int | None] = mapped_column(BigInteger)
+    asset_id: Mapped[str | None] = mapped_column(Text)
+    public_id: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str] = mapped_column(Text)
+    delivery_type: Mapped[str] = mapped_column(Text)
+    version: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default="8")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        Timestamp, server_default=func.now()
+    )
+    locked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    locked_by: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class SyncLogEntry(Base):
+    __tablename__ = "media_sync_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    operation: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    public_id: Mapped[str | None] = mapped_column(Text)
+    asset_id: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None] = mapped_column(Double)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

@@ -1,0 +1,6 @@
+"""NOTIFY channel names shared by the SQL triggers and the listener."""
+
+from __future__ import annotations
+
+# Appears as the same literal in db/migrations/0002_create_delete_triggers.sql (a test checks).
+CLEANUP_CHANNEL = "mediasync_cleanup"

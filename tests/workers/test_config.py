@@ -1,0 +1,91 @@
+import subprocess
+import sys
+
+import pytest
+
+from workers.config import CloudinaryAccount, Settings, SettingsError
+
+GOOD = {
+    "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/app",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "CLOUDINARY_URL": "cloudinary://key:s3cret@mycloud?upload_prefix=http://127.0.0.1:9/",
+}
+
+
+def test_reads_every_variable_once_into_a_frozen_object():
+    settings = Settings.from_env(
+        {
+            **GOOD,
+            "MEDIASYNC_WEBHOOK_MAX_AGE": "60",
+            "MEDIASYNC_API_TOKEN": "t",
+            "MEDIASYNC_WEBHOOK_SECRETS": "old1, old2",
+            "CELERY_BROKER_URL": "redis://b:1/2",
+        }
+    )
+    assert settings.webhook_max_age_s == 60
+    assert settings.api_token == "t"
+    assert settings.broker_url == "redis://b:1/2"
+    assert settings.verification_secrets == ("s3cret", "old1", "old2")
+    assert settings.account == CloudinaryAccount(
+        "mycloud", "key", "s3cret", upload_prefix="http://127.0.0.1:9"
+    )
+    with pytest.raises(AttributeError):
+        settings.api_token = "x"  # type: ignore[misc]
+
+
+def test_defaults_follow_the_design():
+    settings = Settings.from_env(GOOD)
+    assert settings.broker_url == GOOD["REDIS_URL"]
+    assert settings.webhook_max_age_s == 7200
+    assert settings.api_token is None
+    assert settings.log_retention_days == 30
+
+
+def test_secrets_stay_out_of_repr():
+    text = repr(Settings.from_env({**GOOD, "MEDIASYNC_API_TOKEN": "tok3n"}))
+    assert "s3cret" not in text
+    assert "tok3n" not in text
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({**GOOD, "DATABASE_URL": ""}, "DATABASE_URL"),
+        ({k: v for k, v in GOOD.items() if k != "REDIS_URL"}, "REDIS_URL"),
+        ({**GOOD, "CLOUDINARY_URL": "https://x"}, "CLOUDINARY_URL"),
+        ({**GOOD, "CLOUDINARY_URL": "cloudinary://@cloud"}, "CLOUDINARY_URL"),
+        ({**GOOD, "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL"),
+        ({**GOOD, "MEDIASYNC_WEBHOOK_MAX_AGE": "soon"}, "MEDIASYNC_WEBHOOK_MAX_AGE"),
+        ({**GOOD, "MEDIASYNC_WEBHOOK_MAX_AGE": "-5"}, "MEDIASYNC_WEBHOOK_MAX_AGE"),
+        ({**GOOD, "MEDIASYNC_LOG_RETENTION_DAYS": "0"}, "MEDIASYNC_LOG_RETENTION_DAYS"),
+        ({**GOOD, "MEDIASYNC_LOG_FORMAT": "xml"}, "MEDIASYNC_LOG_FORMAT"),
+    ],
+)
+def test_a_bad_variable_is_named_in_the_error(env, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_the_cli_stops_with_one_line_naming_the_variable():
+    result = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "migrate"],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "mediasync: configuration error: DATABASE_URL is not set"
+    ]
+
+
+def test_the_cli_answers_usage_errors_with_exit_2():
+    result = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "no-such-command"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr

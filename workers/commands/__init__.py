@@ -1,0 +1,1 @@
+"""One module per `mediasync` subcommand: each has register(subparsers) and a handler."""

@@ -1,0 +1,148 @@
+"""Settings: the environment, read once into one frozen object (the only env reader)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from db.urls import is_postgres_url
+
+REQUIRED_FOR_ALL = ("DATABASE_URL", "REDIS_URL", "CLOUDINARY_URL")
+
+
+class SettingsError(Exception):
+    """A missing or malformed environment variable; the message names it."""
+
+
+@dataclass(frozen=True)
+class CloudinaryAccount:
+    cloud_name: str
+    api_key: str
+    api_secret: str = field(repr=False)
+    # The API host; set to the emulator's address to run without a Cloudinary account.
+    upload_prefix: str | None = None
+    signature_algorithm: str = "sha1"
+
+    @classmethod
+    def parse(cls, url: str) -> CloudinaryAccount:
+        """Parse `cloudinary://KEY:SECRET@CLOUD[?upload_prefix=…&signature_algorithm=…]`."""
+        parts = urlsplit(url)
+        if parts.scheme != "cloudinary" or not parts.hostname:
+            raise ValueError("expected cloudinary://API_KEY:API_SECRET@CLOUD_NAME")
+        if not parts.username or not parts.password:
+            raise ValueError("the API key and secret are missing")
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        algorithm = query.get("signature_algorithm", "sha1")
+        if algorithm not in ("sha1", "sha256"):
+            raise ValueError("signature_algorithm must be sha1 or sha256")
+        prefix = query.get("upload_prefix")
+        return cls(
+            cloud_name=parts.hostname,
+            api_key=unquote(parts.username),
+            api_secret=unquote(parts.password),
+            # The SDK builds URLs by joining with "/": a trailing slash would double it.
+            upload_prefix=prefix.rstrip("/") if prefix else None,
+            signature_algorithm=algorithm,
+        )
+
+    def sdk_config(self) -> dict[str, str]:
+        """Keyword arguments for `cloudinary.config(...)`."""
+        config = {
+            "cloud_name": self.cloud_name,
+            "api_key": self.api_key,
+            "api_secret": self.api_secret,
+            "signature_algorithm": self.signature_algorithm,
+        }
+        if self.upload_prefix:
+            config["upload_prefix"] = self.upload_prefix
+        return config
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str
+    cloudinary: CloudinaryAccount | None
+    broker_url: str = ""
+    webhook_max_age_s: int = 7200
+    # Extra secrets that also verify webhooks, for key rotation (the account's secret always does).
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+    api_token: str | None = field(default=None, repr=False)
+    log_retention_days: int = 30
+    log_format: str = "text"
+
+    def __post_init__(self) -> None:
+        if not self.broker_url:
+            object.__setattr__(self, "broker_url", self.redis_url)
+
+    @property
+    def account(self) -> CloudinaryAccount:
+        if self.cloudinary is None:
+            raise SettingsError("CLOUDINARY_URL is not set")
+        return self.cloudinary
+
+    @property
+    def verification_secrets(self) -> tuple[str, ...]:
+        own = (self.cloudinary.api_secret,) if self.cloudinary else ()
+        return own + tuple(s for s in self.webhook_secrets if s not in own)
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str], *, required: Iterable[str] = REQUIRED_FOR_ALL
+    ) -> Settings:
+        """Read and check every variable; raise SettingsError naming the first bad one."""
+        required = set(required)
+
+        def get(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value and name in required:
+                raise SettingsError(f"{name} is not set")
+            return value
+
+        database_url = get("DATABASE_URL")
+        if database_url and not is_postgres_url(database_url):
+            raise SettingsError(
+                "DATABASE_URL must be a postgresql:// (or postgresql+psycopg://) URL"
+            )
+        redis_url = get("REDIS_URL")
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("REDIS_URL must be a redis:// or rediss:// URL")
+        cloudinary_url = get("CLOUDINARY_URL")
+        try:
+            account = (
+                CloudinaryAccount.parse(cloudinary_url) if cloudinary_url else None
+            )
+        except ValueError as exc:
+            raise SettingsError(f"CLOUDINARY_URL is malformed: {exc}") from None
+        log_format = env.get("MEDIASYNC_LOG_FORMAT", "text").strip() or "text"
+        if log_format not in ("text", "json"):
+            raise SettingsError("MEDIASYNC_LOG_FORMAT must be text or json")
+        return cls(
+            database_url=database_url,
+            redis_url=redis_url,
+            cloudinary=account,
+            broker_url=env.get("CELERY_BROKER_URL", "").strip(),
+            webhook_max_age_s=_positive_int(env, "MEDIASYNC_WEBHOOK_MAX_AGE", 7200),
+            webhook_secrets=tuple(
+                s.strip()
+                for s in env.get("MEDIASYNC_WEBHOOK_SECRETS", "").split(",")
+                if s.strip()
+            ),
+            api_token=env.get("MEDIASYNC_API_TOKEN", "").strip() or None,
+            log_retention_days=_positive_int(env, "MEDIASYNC_LOG_RETENTION_DAYS", 30),
+            log_format=log_format,
+        )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
