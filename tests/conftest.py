@@ -24,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 import redis
+from celery.contrib.testing.worker import start_worker
+from celery.worker import WorkController
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,8 @@ from db.migrate import migrate
 from db.session import make_engine
 from db.urls import with_database
 from tests.pg import admin_conn, create_database, drop_database
+from workers.celery_app import ALL_QUEUES, app, configure
+from workers.config import Settings
 from workers.embedded import LocalPostgres, LocalRedis
 
 # Settings come from the environment; a developer's MEDIASYNC_* must not leak into tests.
@@ -166,3 +170,28 @@ def redis_url(_redis_db_index: str) -> Iterator[str]:
 def _with_redis_db(url: str, index: int) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{index}"))
+
+
+@pytest.fixture
+def settings(committed_db: str, redis_url: str) -> Settings:
+    """Settings for this test's own database and Redis index (no Cloudinary account)."""
+    return Settings(database_url=committed_db, redis_url=redis_url, cloudinary=None)
+
+
+@pytest.fixture
+def celery_worker(settings: Settings) -> Iterator[WorkController]:
+    """A real Celery worker (solo pool, in a thread) consuming every mediasync queue.
+
+    Tests that need a different configuration (an emulator account, say) override the
+    `settings` fixture; the worker and the app's database follow it.
+    """
+    configure(settings)
+    with start_worker(
+        app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        queues=list(ALL_QUEUES),
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker

@@ -1,0 +1,102 @@
+"""The Celery app, its configuration, and the per-process resources tasks use.
+
+`app` is the `-A` target. Settings are read from the environment the first time something
+needs them (a worker process, the receiver); tests call `configure(settings)` first instead.
+The SQLAlchemy engine is created lazily in each process, after a prefork worker has forked
+(see SQLAlchemy's "Using Connection Pools with Multiprocessing").
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from celery import Celery
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.session import make_engine, make_sessionmaker
+from workers.config import Settings
+
+# Queues by flow, so a long reconcile never sits in front of webhook applies or deletes.
+INBOX_QUEUE = "mediasync.inbox"
+CLEANUP_QUEUE = "mediasync.cleanup"
+MAINTENANCE_QUEUE = "mediasync.maintenance"
+ALL_QUEUES = (INBOX_QUEUE, CLEANUP_QUEUE, MAINTENANCE_QUEUE)
+
+# Longer than the slowest task and countdown, or Redis redelivers tasks still running.
+VISIBILITY_TIMEOUT_S = 3600
+
+app = Celery("mediasync")
+
+_settings: Settings | None = None
+_engine: Engine | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "broker_url": settings.broker_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": VISIBILITY_TIMEOUT_S},
+        "task_default_queue": MAINTENANCE_QUEUE,
+        "task_acks_late": True,
+        # a worker killed mid-task (OOM, SIGKILL) gives its message back instead of losing it
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_ignore_result": True,
+        "result_backend": None,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "worker_hijack_root_logger": False,
+    }
+
+
+def configure(settings: Settings) -> None:
+    """Point this process's app and database at `settings` (tests, embedded runs)."""
+    global _settings, _engine, _sessionmaker
+    if _engine is not None:
+        _engine.dispose()
+    _settings, _engine, _sessionmaker = settings, None, None
+    app.conf.update(celery_config(settings))
+
+
+def get_settings() -> Settings:
+    if _settings is None:
+        configure(Settings.from_env(os.environ))
+    assert _settings is not None  # noqa: S101 -- configure() sets it
+    return _settings
+
+
+def get_sessionmaker() -> sessionmaker[Session]:
+    global _engine, _sessionmaker
+    if _sessionmaker is None:
+        _engine = make_engine(get_settings().database_url)
+        _sessionmaker = make_sessionmaker(_engine)
+    return _sessionmaker
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction: commits when the block ends, rolls back if it raises."""
+    with get_sessionmaker().begin() as session:
+        yield session
+
+
+def worker_name() -> str:
+    """Who holds a lease: host and pid, so an operator can find the process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@app.on_after_configure.connect
+def _load_settings_when_celery_configures(sender: Celery, **_: Any) -> None:
+    # `celery -A workers.celery_app worker` reaches here before any task runs.
+    if _settings is None:
+        get_settings()
