@@ -13,6 +13,7 @@ from workers.config import SettingsError
 COMMAND_MODULES = (
     "workers.commands.migrate",
     "workers.commands.emulator",
+    "workers.commands.worker",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -71,6 +71,7 @@ class Settings:
     api_token: str | None = field(default=None, repr=False)
     log_retention_days: int = 30
     log_format: str = "text"
+    log_level: str = "INFO"
 
     def __post_init__(self) -> None:
         if not self.broker_url:
@@ -118,6 +119,11 @@ class Settings:
         log_format = env.get("MEDIASYNC_LOG_FORMAT", "text").strip() or "text"
         if log_format not in ("text", "json"):
             raise SettingsError("MEDIASYNC_LOG_FORMAT must be text or json")
+        log_level = env.get("MEDIASYNC_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise SettingsError(
+                "MEDIASYNC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"
+            )
         return cls(
             database_url=database_url,
             redis_url=redis_url,
@@ -132,6 +138,7 @@ class Settings:
             api_token=env.get("MEDIASYNC_API_TOKEN", "").strip() or None,
             log_retention_days=_positive_int(env, "MEDIASYNC_LOG_RETENTION_DAYS", 30),
             log_format=log_format,
+            log_level=log_level,
         )
 
 
