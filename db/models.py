@@ -105,3 +105,20 @@ class SyncLogEntry(Base):
     duration_ms: Mapped[float | None] = mapped_column(Double)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class BeatState(Base):
+    __tablename__ = "mediasync_beat_state"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(Timestamp)
+    run_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    fired_by: Mapped[str | None] = mapped_column(Text)
+
+
+class Heartbeat(Base):
+    __tablename__ = "mediasync_heartbeats"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_seen: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")

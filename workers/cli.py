@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "workers.commands.migrate",
     "workers.commands.emulator",
     "workers.commands.worker",
+    "workers.commands.beat",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -72,6 +72,12 @@ class Settings:
     log_retention_days: int = 30
     log_format: str = "text"
     log_level: str = "INFO"
+    # Beat intervals (seconds); see workers/schedule.py.
+    sweep_interval_s: int = 30
+    canary_interval_s: int = 60
+    reconcile_interval_s: int = 300
+    full_reconcile_interval_s: int = 86400
+    retention_interval_s: int = 86400
 
     def __post_init__(self) -> None:
         if not self.broker_url:
@@ -139,6 +145,17 @@ class Settings:
             log_retention_days=_positive_int(env, "MEDIASYNC_LOG_RETENTION_DAYS", 30),
             log_format=log_format,
             log_level=log_level,
+            sweep_interval_s=_positive_int(env, "MEDIASYNC_SWEEP_INTERVAL", 30),
+            canary_interval_s=_positive_int(env, "MEDIASYNC_CANARY_INTERVAL", 60),
+            reconcile_interval_s=_positive_int(
+                env, "MEDIASYNC_RECONCILE_INTERVAL", 300
+            ),
+            full_reconcile_interval_s=_positive_int(
+                env, "MEDIASYNC_FULL_RECONCILE_INTERVAL", 86400
+            ),
+            retention_interval_s=_positive_int(
+                env, "MEDIASYNC_RETENTION_INTERVAL", 86400
+            ),
         )
 
 
