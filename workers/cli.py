@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "workers.commands.emulator",
     "workers.commands.worker",
     "workers.commands.beat",
+    "workers.commands.flower",
+    "workers.commands.dev",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

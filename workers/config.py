@@ -72,6 +72,8 @@ class Settings:
     log_retention_days: int = 30
     log_format: str = "text"
     log_level: str = "INFO"
+    # `user:password` for Flower's basic auth; Flower refuses to listen beyond loopback without it.
+    flower_basic_auth: str | None = field(default=None, repr=False)
     # Beat intervals (seconds); see workers/schedule.py.
     sweep_interval_s: int = 30
     canary_interval_s: int = 60
@@ -145,6 +147,7 @@ class Settings:
             log_retention_days=_positive_int(env, "MEDIASYNC_LOG_RETENTION_DAYS", 30),
             log_format=log_format,
             log_level=log_level,
+            flower_basic_auth=_basic_auth(env),
             sweep_interval_s=_positive_int(env, "MEDIASYNC_SWEEP_INTERVAL", 30),
             canary_interval_s=_positive_int(env, "MEDIASYNC_CANARY_INTERVAL", 60),
             reconcile_interval_s=_positive_int(
@@ -170,3 +173,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _basic_auth(env: Mapping[str, str]) -> str | None:
+    raw = env.get("FLOWER_BASIC_AUTH", "").strip()
+    if not raw:
+        return None
+    user, _, password = raw.partition(":")
+    if not user or not password:
+        raise SettingsError("FLOWER_BASIC_AUTH must be user:password")
+    return raw
