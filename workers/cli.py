@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "workers.commands.beat",
     "workers.commands.flower",
     "workers.commands.dev",
+    "workers.commands.demo",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -129,9 +129,19 @@ class DevStack:
             "FLOWER_BASIC_AUTH", "admin:" + self.state.secret("flower_password")
         )
         env.setdefault("PYTHONUNBUFFERED", "1")
-        self.state.values["pid"] = os.getpid()
-        self.state.save()
         self.env = env
+        # what `mediasync demo` (or a person) needs to reach this stack from another process
+        self.state.values["pid"] = os.getpid()
+        self.state.values["env"] = {
+            name: env[name]
+            for name in (
+                "DATABASE_URL",
+                "REDIS_URL",
+                "CLOUDINARY_URL",
+                "MEDIASYNC_API_TOKEN",
+            )
+        }
+        self.state.save()
         migrate(env["DATABASE_URL"], report=lambda line: self._emit("migrate", line))
         flower_port = self.state.port("flower", 5555)
         commands = {
@@ -156,6 +166,8 @@ class DevStack:
             webhook=f"{receiver_url}/webhooks/cloudinary",
             flower=f"http://127.0.0.1:{flower_port}",
         )
+        self.state.values["urls"] = self.urls
+        self.state.save()
         if "receiver" in self.children:
             _wait_http(f"{receiver_url}/healthz", self.children["receiver"], "receiver")
 
@@ -275,6 +287,7 @@ class DevStack:
         if self.postgres is not None:
             self.postgres.stop()
         self.state.values.pop("pid", None)
+        self.state.values.pop("env", None)
         if self.state.values:
             self.state.save()
 
