@@ -31,3 +31,14 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Everything on this machine (embedded PostgreSQL/Redis/emulator unless the env names them).
+dev: $(STAMP)
+	$(BIN)/mediasync dev
+
+# The whole story end to end, timed; exits 0 only when the mirror and the emulator agree.
+demo: $(STAMP)
+	$(BIN)/mediasync demo
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
