@@ -16,7 +16,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
-    from cloudinary_emulator import cli
+    from cloudinary_emulator.cli import main
 
-    code: int = cli.main(rest)
+    code: int = main(rest)
     return code
