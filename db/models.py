@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Double, Integer, Text, func
+from sqlalchemy import BigInteger, Boolean, Double, Integer, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -122,3 +122,46 @@ class Heartbeat(Base):
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     last_seen: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+class Pause(Base):
+    __tablename__ = "mediasync_pauses"
+
+    flow: Mapped[str] = mapped_column(Text, primary_key=True)
+    paused_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    paused_by: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReconcileRun(Base):
+    __tablename__ = "reconcile_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="running")
+    dry_run: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    report: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    error: Mapped[str | None] = mapped_column(Text)
+    resume_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    started_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ReconcileSeen(Base):
+    __tablename__ = "reconcile_seen"
+
+    run_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    media_asset_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class ReconcileWatermark(Base):
+    __tablename__ = "reconcile_watermarks"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    watermark: Mapped[datetime] = mapped_column(Timestamp)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

@@ -195,3 +195,14 @@ def celery_worker(settings: Settings) -> Iterator[WorkController]:
         shutdown_timeout=30,
     ) as worker:
         yield worker
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A scratch directory for servers a test starts itself.
+
+    Not pytest's tmp_path: pytest resets /tmp/pytest-of-<user> to mode 0700 whenever a
+    session starts, which locks out PostgreSQL running as its own account when we are root.
+    """
+    with tempfile.TemporaryDirectory(prefix="mediasync-server-") as path:
+        yield Path(path)

@@ -20,9 +20,9 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.timeout(180)
-def test_packaged_servers_run_the_schema_triggers_and_a_queue(tmp_path):
-    postgres = LocalPostgres(tmp_path / "pg", source="package", durable=False)
-    valkey = LocalRedis(tmp_path / "redis", source="package")
+def test_packaged_servers_run_the_schema_triggers_and_a_queue(server_dir):
+    postgres = LocalPostgres(server_dir / "pg", source="package", durable=False)
+    valkey = LocalRedis(server_dir / "redis", source="package")
     assert "site-packages" in str(postgres.bin_dir)
     assert "site-packages" in valkey.binary
     postgres.start()

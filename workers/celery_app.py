@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery
+from kombu import pools
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +67,20 @@ def configure(settings: Settings) -> None:
         _engine.dispose()
     _settings, _engine, _sessionmaker = settings, None, None
     app.conf.update(celery_config(settings))
+    _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    # Pools made for the previous configuration point at the old broker, and a worker that
+    # shut down in this process (tests, embedded runs) leaves its pools closed in kombu's
+    # process-wide registry. Drop both so the next send connects afresh, as after a fork.
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+    for group in (pools.connections, pools.producers):
+        for key, pool in list(group.items()):
+            if getattr(pool, "_closed", False):
+                del group[key]
 
 
 def get_settings() -> Settings:

@@ -6,15 +6,100 @@ process-global config, so one process can talk to several accounts (or emulators
 
 from __future__ import annotations
 
+import calendar
+import email.utils
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import cloudinary
 import cloudinary.api
 import cloudinary.uploader
+from cloudinary.api_client import call_api as _admin_transport
 
 from workers.config import CloudinaryAccount
 
 DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """An Admin answer's X-FeatureRateLimit-* headers; `reset_at` is a Unix time."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None
+
+
+class _HeaderRecorder:
+    """The SDK's urllib3 pool, remembering each thread's last response headers.
+
+    The SDK raises RateLimited without the response, so the reset time a 420/429 carries
+    (when to try again) would be lost; this pass-through keeps it readable afterwards.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._local = threading.local()
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self._local.headers = None
+        response = self._pool.request(*args, **kwargs)
+        self._local.headers = response.headers
+        return response
+
+    def last_headers(self) -> Mapping[str, str] | None:
+        headers: Mapping[str, str] | None = getattr(self._local, "headers", None)
+        return headers
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
+def _install_recorder() -> _HeaderRecorder | None:
+    pool = getattr(_admin_transport, "_http", None)
+    if pool is None:  # a future SDK moved it: we only lose the reset time of a 420
+        return None
+    if not isinstance(pool, _HeaderRecorder):
+        pool = _HeaderRecorder(pool)
+        _admin_transport._http = pool
+    return pool
+
+
+_RECORDER = _install_recorder()
+
+
+def rate_limit_of(result: Any) -> RateLimit | None:
+    """The budget an Admin result reports (the SDK parses the headers onto it)."""
+    reset = getattr(result, "rate_limit_reset_at", None)
+    info = RateLimit(
+        limit=getattr(result, "rate_limit_allowed", None),
+        remaining=getattr(result, "rate_limit_remaining", None),
+        # parsedate gives a GMT time tuple
+        reset_at=float(calendar.timegm(reset)) if reset else None,
+    )
+    return info if info.limit is not None or info.remaining is not None else None
+
+
+def _rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimit | None:
+    def number(name: str) -> int | None:
+        value = headers.get(name)
+        try:
+            return int(value) if value is not None else None
+        except ValueError:
+            return None
+
+    reset_header = headers.get("x-featureratelimit-reset")
+    reset = email.utils.parsedate(reset_header) if reset_header else None
+    info = RateLimit(
+        limit=number("x-featureratelimit-limit"),
+        remaining=number("x-featureratelimit-remaining"),
+        reset_at=float(calendar.timegm(reset)) if reset else None,
+    )
+    if info == RateLimit(None, None, None):
+        return None
+    return info
 
 
 class CloudinaryClient:
@@ -27,6 +112,11 @@ class CloudinaryClient:
     def _options(self) -> dict[str, Any]:
         # The Upload API ignores the configured timeout; it must be given per call.
         return {**self.account.sdk_config(), "timeout": self.timeout}
+
+    def last_rate_limit(self) -> RateLimit | None:
+        """The rate-limit headers of this thread's last Admin response, failed ones included."""
+        headers = _RECORDER.last_headers() if _RECORDER is not None else None
+        return _rate_limit_from_headers(headers) if headers else None
 
     def resource(
         self,

@@ -80,6 +80,18 @@ class Settings:
     reconcile_interval_s: int = 300
     full_reconcile_interval_s: int = 86400
     retention_interval_s: int = 86400
+    # Reconciliation safety and budget (see workers/reconcile.py).
+    reconcile_max_deletes: int = 1000
+    reconcile_max_delete_share: float = 0.5
+    reconcile_budget_share: float = 0.5
+    reconcile_grace_s: int = 300
+    reconcile_overlap_s: int = 300
+    # Testing aid only (MEDIASYNC_APPLY_ROW_DELAY_MS): the inbox apply sleeps this long after
+    # each row, inside its transaction, so a test can kill a worker mid-batch. Leave it unset.
+    apply_row_delay_ms: int = 0
+    # PROMETHEUS_MULTIPROC_DIR: where gunicorn workers share their metrics (prometheus_client
+    # reads it itself at import; the receiver needs it to add the workers' samples up).
+    prometheus_multiproc_dir: str | None = None
 
     def __post_init__(self) -> None:
         if not self.broker_url:
@@ -159,6 +171,20 @@ class Settings:
             retention_interval_s=_positive_int(
                 env, "MEDIASYNC_RETENTION_INTERVAL", 86400
             ),
+            reconcile_max_deletes=_positive_int(
+                env, "MEDIASYNC_RECONCILE_MAX_DELETES", 1000
+            ),
+            reconcile_max_delete_share=_fraction(
+                env, "MEDIASYNC_RECONCILE_MAX_DELETE_SHARE", 0.5
+            ),
+            reconcile_budget_share=_fraction(
+                env, "MEDIASYNC_RECONCILE_BUDGET_SHARE", 0.5
+            ),
+            reconcile_grace_s=_positive_int(env, "MEDIASYNC_RECONCILE_GRACE", 300),
+            reconcile_overlap_s=_positive_int(env, "MEDIASYNC_RECONCILE_OVERLAP", 300),
+            apply_row_delay_ms=_positive_int(env, "MEDIASYNC_APPLY_ROW_DELAY_MS", 0),
+            prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+            or None,
         )
 
 
@@ -183,3 +209,17 @@ def _basic_auth(env: Mapping[str, str]) -> str | None:
     if not user or not password:
         raise SettingsError("FLOWER_BASIC_AUTH must be user:password")
     return raw
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    """A share in (0, 1]: 0 would switch the feature off silently, so it is refused."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not 0 < value <= 1:
+        raise SettingsError(f"{name} must be above 0 and at most 1, got {value}")
+    return value

@@ -138,22 +138,17 @@ class LocalPostgres:
         self._give_to_user(self.data_dir)
         log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
-                [
-                    str(self.bin_dir / "initdb"),
-                    "-D",
-                    str(self.data_dir),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "utf8",
-                    "--no-sync",
-                ],
-                check=True,
-                capture_output=True,
-                preexec_fn=_child_setup(signal.SIGKILL, self.user),
-            )
+            initdb = subprocess.run(
+                [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
+                 "--auth=trust", "-E", "utf8", "--no-sync"],
+                capture_output=True, preexec_fn=_child_setup(signal.SIGKILL, self.user),
+                check=False,
+            )  # fmt: skip
+            if initdb.returncode != 0:
+                raise EmbeddedServerError(
+                    f"initdb failed in {self.data_dir}:\n"
+                    + initdb.stderr.decode(errors="replace")[-2000:]
+                )
         settings = [
             "-c",
             "unix_socket_directories=",  # TCP only: socket paths have a length limit

@@ -2,6 +2,7 @@
 
 Intervals come from Settings (MEDIASYNC_*_INTERVAL). Each entry expires after one interval:
 if workers are down, stale sweeps are dropped instead of piling up behind the next ones.
+Every task here is idempotent, so an extra run (say, at a beat failover) changes nothing.
 """
 
 from __future__ import annotations
@@ -9,8 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from workers.celery_app import MAINTENANCE_QUEUE
+from workers.celery_app import CLEANUP_QUEUE, INBOX_QUEUE, MAINTENANCE_QUEUE
 from workers.config import Settings
+
+# Paused reconcile runs resume by themselves; this catches the ones whose wake-up was lost.
+RECONCILE_RESUME_INTERVAL_S = 60
 
 
 def _every(task: str, seconds: int, queue: str = MAINTENANCE_QUEUE) -> dict[str, Any]:
@@ -22,11 +26,27 @@ def _every(task: str, seconds: int, queue: str = MAINTENANCE_QUEUE) -> dict[str,
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    sweep, retention = settings.sweep_interval_s, settings.retention_interval_s
     return {
+        # lost wake-ups: inbox rows and cleanup rows still pending, stale leases
+        "inbox-sweep": _every("mediasync.inbox.sweep", sweep, INBOX_QUEUE),
+        "cleanup-sweep": _every("mediasync.cleanup.sweep", sweep, CLEANUP_QUEUE),
+        # drift: cheap search often, full listing rarely, stalled runs picked up
+        "reconcile-incremental": _every(
+            "mediasync.reconcile.incremental", settings.reconcile_interval_s
+        ),
+        "reconcile-full": _every(
+            "mediasync.reconcile.full", settings.full_reconcile_interval_s
+        ),
+        "reconcile-resume": _every(
+            "mediasync.reconcile.resume", RECONCILE_RESUME_INTERVAL_S
+        ),
+        # workers alive and consuming
         "worker-canary": _every(
             "mediasync.maintenance.canary", settings.canary_interval_s
         ),
-        "purge-sync-log": _every(
-            "mediasync.maintenance.purge_sync_log", settings.retention_interval_s
-        ),
+        # retention
+        "inbox-purge": _every("mediasync.inbox.purge", retention, INBOX_QUEUE),
+        "cleanup-purge": _every("mediasync.cleanup.purge", retention, CLEANUP_QUEUE),
+        "sync-log-purge": _every("mediasync.maintenance.purge_sync_log", retention),
     }

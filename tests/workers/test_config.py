@@ -89,3 +89,59 @@ def test_the_cli_answers_usage_errors_with_exit_2():
     )
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_reconcile_limits_are_read_with_safe_defaults():
+    defaults = Settings.from_env(GOOD)
+    assert defaults.reconcile_max_deletes == 1000
+    assert defaults.reconcile_max_delete_share == 0.5
+    assert defaults.reconcile_budget_share == 0.5
+    assert defaults.reconcile_grace_s == 300
+    assert defaults.reconcile_overlap_s == 300
+    settings = Settings.from_env(
+        {
+            **GOOD,
+            "MEDIASYNC_RECONCILE_MAX_DELETES": "50",
+            "MEDIASYNC_RECONCILE_MAX_DELETE_SHARE": "0.1",
+            "MEDIASYNC_RECONCILE_BUDGET_SHARE": "1",
+            "MEDIASYNC_RECONCILE_GRACE": "60",
+            "MEDIASYNC_RECONCILE_OVERLAP": "30",
+        }
+    )
+    assert settings.reconcile_max_deletes == 50
+    assert settings.reconcile_max_delete_share == 0.1
+    assert settings.reconcile_budget_share == 1.0
+    assert settings.reconcile_grace_s == 60
+    assert settings.reconcile_overlap_s == 30
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MEDIASYNC_RECONCILE_MAX_DELETE_SHARE", "0"),
+        ("MEDIASYNC_RECONCILE_MAX_DELETE_SHARE", "half"),
+        ("MEDIASYNC_RECONCILE_BUDGET_SHARE", "1.5"),
+        ("MEDIASYNC_RECONCILE_MAX_DELETES", "-1"),
+        ("MEDIASYNC_RECONCILE_GRACE", "soon"),
+    ],
+)
+def test_a_bad_reconcile_limit_is_named_in_the_error(name, value):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({**GOOD, name: value})
+
+
+def test_inbox_testing_aid_and_metrics_directory_are_off_unless_set():
+    settings = Settings.from_env(GOOD)
+    assert settings.apply_row_delay_ms == 0
+    assert settings.prometheus_multiproc_dir is None
+    settings = Settings.from_env(
+        {
+            **GOOD,
+            "MEDIASYNC_APPLY_ROW_DELAY_MS": "150",
+            "PROMETHEUS_MULTIPROC_DIR": "/run/metrics",
+        }
+    )
+    assert settings.apply_row_delay_ms == 150
+    assert settings.prometheus_multiproc_dir == "/run/metrics"
+    with pytest.raises(SettingsError, match="MEDIASYNC_APPLY_ROW_DELAY_MS"):
+        Settings.from_env({**GOOD, "MEDIASYNC_APPLY_ROW_DELAY_MS": "slow"})

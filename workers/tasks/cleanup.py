@@ -1,0 +1,90 @@
+"""Cleanup tasks: drain the queue, sweep for missed work, reclaim leases, purge old rows."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any
+
+import redis
+
+from workers import cleanup, cleanup_ops, cleanup_queue, listener
+from workers.celery_app import (
+    CLEANUP_QUEUE,
+    app,
+    get_sessionmaker,
+    get_settings,
+    session_scope,
+    worker_name,
+)
+from workers.cloudinary_client import CloudinaryClient
+from workers.config import Settings
+from workers.rate_governor import RateGovernor
+
+# urllib3 retries a timed-out DELETE three more times on its own, so four of these must
+# fit inside the 60 s lease.
+CALL_TIMEOUT_S = 10.0
+# Retries further out than this are left to the sweep instead of an ETA message held by a
+# worker (Redis redelivers unacked messages after the visibility timeout).
+MAX_WAKE_AHEAD_S = 900.0
+
+_resources: tuple[Settings, CloudinaryClient, RateGovernor] | None = None
+
+
+def _cloudinary() -> tuple[CloudinaryClient, RateGovernor]:
+    global _resources
+    settings = get_settings()
+    if _resources is None or _resources[0] is not settings:
+        account = settings.account
+        client = CloudinaryClient(account, timeout=CALL_TIMEOUT_S)
+        governor = RateGovernor(
+            redis.Redis.from_url(settings.redis_url), account.cloud_name
+        )
+        _resources = (settings, client, governor)
+    return _resources[1], _resources[2]
+
+
+def enqueue_drains(count: int, countdown: float | None = None) -> None:
+    """Send `count` drain tasks now (no transaction to wait for: rows are committed)."""
+    for _ in range(count):
+        drain.apply_async(queue=CLEANUP_QUEUE, countdown=countdown)
+
+
+@app.task(name="mediasync.cleanup.drain")
+def drain() -> dict[str, Any]:
+    """Delete due queue rows from Cloudinary until none is left."""
+    client, governor = _cloudinary()
+    report = cleanup.drain(get_sessionmaker(), client, governor, holder=worker_name())
+    if report.more:
+        enqueue_drains(1)
+    elif report.retry_at is not None:
+        wait = max(0.0, report.retry_at - time.time())
+        if wait <= MAX_WAKE_AHEAD_S:
+            enqueue_drains(1, countdown=wait)
+    return asdict(report)
+
+
+@app.task(name="mediasync.cleanup.sweep")
+def sweep() -> dict[str, Any]:
+    """Beat, every 30 s: reclaim dead workers' leases, drain whatever NOTIFY missed."""
+    with session_scope() as session:
+        result = cleanup_ops.sweep(session)
+    if not result.paused:
+        enqueue_drains(cleanup_queue.drains_for(result.due))
+    return asdict(result)
+
+
+@app.task(name="mediasync.cleanup.reclaim")
+def reclaim() -> dict[str, int]:
+    """Return rows leased by workers that died (older than 60 s) to pending."""
+    with session_scope() as session:
+        return cleanup_queue.reclaim_stale(session)
+
+
+@app.task(name="mediasync.cleanup.purge")
+def purge() -> int:
+    """Daily: delete finished queue rows older than MEDIASYNC_LOG_RETENTION_DAYS."""
+    with session_scope() as session:
+        removed = cleanup_queue.purge(session, get_settings().log_retention_days)
+        listener.forget_stale_listeners(session)
+    return removed
