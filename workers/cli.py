@@ -14,10 +14,15 @@ COMMAND_MODULES = (
     "workers.commands.migrate",
     "workers.commands.emulator",
     "workers.commands.worker",
+    "workers.commands.receiver",
     "workers.commands.beat",
     "workers.commands.flower",
     "workers.commands.dev",
     "workers.commands.demo",
+    "workers.commands.explain",
+    "workers.commands.reconcile",
+    "workers.commands.listener",
+    "workers.commands.cleanup",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -4,6 +4,6 @@ Task names are explicit (`mediasync.<flow>.<verb>`) so moving code never strands
 already in Redis.
 """
 
-from workers.tasks import maintenance
+from workers.tasks import cleanup, inbox, maintenance, reconcile
 
-__all__ = ["maintenance"]
+__all__ = ["cleanup", "inbox", "maintenance", "reconcile"]

@@ -1,0 +1,75 @@
+"""Signing notifications the way Cloudinary does, and a receiver app for tests."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask
+from kombu import pools
+
+from webhook_receiver import create_app
+from webhook_receiver.signature import sign
+from webhook_receiver.state import receiver
+from workers.celery_app import app as celery_app
+from workers.config import CloudinaryAccount, Settings
+
+SECRET = "test-webhook-secret"
+WEBHOOK = "/webhooks/cloudinary"
+
+
+def encode(body: dict[str, Any] | bytes) -> bytes:
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+def signed(
+    body: dict[str, Any] | bytes,
+    *,
+    timestamp: int | str | None = None,
+    secret: str = SECRET,
+    algorithm: str = "sha1",
+) -> tuple[bytes, dict[str, str]]:
+    """The raw body and the headers Cloudinary would send with it."""
+    raw = encode(body)
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    return raw, {
+        "Content-Type": "application/json",
+        "X-Cld-Timestamp": stamp,
+        "X-Cld-Signature": sign(raw, stamp, secret, algorithm),
+    }
+
+
+def with_account(settings: Settings, secret: str = SECRET) -> Settings:
+    return dataclasses.replace(
+        settings, cloudinary=CloudinaryAccount("demo", "test-key", secret)
+    )
+
+
+@contextmanager
+def receiver_app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    try:
+        yield app
+    finally:
+        receiver(app).close()
+
+
+def forget_stale_broker_pools() -> None:
+    """Drop broker pools a stopped test worker closed (or that point at a broker a test
+    stopped), so the next publish from the test process connects afresh.
+
+    configure() drops closed pools too, but not a producer pool whose connection pool
+    was closed under it; tests publish directly (sweep_inbox(), wake()) after workers of
+    earlier tests have stopped in this process.
+    """
+    for group in (pools.connections, pools.producers):
+        for key, pool in list(group.items()):
+            inner = getattr(pool, "connections", None)
+            if getattr(pool, "_closed", False) or getattr(inner, "_closed", False):
+                del group[key]
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None

@@ -1,0 +1,51 @@
+"""The receiver stays an edge: from workers it takes only tasks (to wake them), settings and
+the Celery app's configure(); the workers never import Flask."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import webhook_receiver
+
+ALLOWED = {
+    "workers.config": None,
+    "workers.tasks.inbox": None,
+    "workers.tasks": None,
+    "workers.celery_app": {"configure"},
+}
+
+
+def imports_from_workers():
+    package = Path(webhook_receiver.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "workers"
+            ):
+                yield path.name, node.module, {alias.name for alias in node.names}
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("workers"):
+                        yield path.name, alias.name, set()
+
+
+def test_the_receiver_imports_only_tasks_settings_and_configure_from_workers():
+    found = list(imports_from_workers())
+    assert found
+    for module_file, module, names in found:
+        assert module in ALLOWED, (module_file, module)
+        allowed_names = ALLOWED[module]
+        assert allowed_names is None or names <= allowed_names, (module_file, names)
+
+
+def test_importing_the_tasks_does_not_import_flask():
+    code = "import sys, workers.tasks; print('flask' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,153 @@
+"""Re-fetch an asset from the Admin API and make its row match; mark it when we cannot.
+
+Used where a notification cannot be merged safely (undocumented shape, out-of-order diff,
+unknown asset). The fetched resource is the asset's current state, so it is applied as a
+full state stamped with the fetch time; it still never revives an asset deleted here (the
+tombstone or cleanup row holds the same version).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+import redis
+from cloudinary.exceptions import NotFound, RateLimited
+from sqlalchemy.orm import Session
+
+from workers import events
+from workers.apply_rows import (
+    Outcome,
+    find_live,
+    lock,
+    mark_needs_refresh,
+    tombstone,
+    upsert,
+)
+from workers.cloudinary_client import CloudinaryClient, rate_limit_of
+from workers.events import Identity
+from workers.rate_governor import RateGovernor
+
+# when a 420/429 says nothing about its reset, assume the budget is back after this
+FALLBACK_RESET_S = 60.0
+
+
+class AssetFetcher(Protocol):
+    """The part of workers.cloudinary_client.CloudinaryClient the apply uses."""
+
+    def resource_by_asset_id(self, asset_id: str) -> Any: ...
+
+    def resource(
+        self, public_id: str, resource_type: str = ..., delivery_type: str = ...
+    ) -> Any: ...
+
+
+class OverBudget(Exception):
+    """The fleet's shared Admin API budget is down to its reserve; no call was made."""
+
+
+class BudgetedFetcher:
+    """An AssetFetcher spending from the Admin API budget every worker shares (Redis),
+    and teaching it what each answer's rate-limit headers say."""
+
+    def __init__(self, client: CloudinaryClient, governor: RateGovernor) -> None:
+        self._client = client
+        self._governor = governor
+
+    def resource_by_asset_id(self, asset_id: str) -> Any:
+        return self._call(lambda: self._client.resource_by_asset_id(asset_id))
+
+    def resource(
+        self,
+        public_id: str,
+        resource_type: str = "image",
+        delivery_type: str = "upload",
+    ) -> Any:
+        return self._call(
+            lambda: self._client.resource(public_id, resource_type, delivery_type)
+        )
+
+    def _call(self, request: Callable[[], Any]) -> Any:
+        # The budget is an optimisation over Cloudinary's own 420s: without Redis, call
+        # anyway (a 420 still stops us) rather than stall the inbox.
+        try:
+            allowed = self._governor.acquire(1)
+        except redis.RedisError:
+            allowed = True
+        if not allowed:
+            raise OverBudget
+        try:
+            result = request()
+        except RateLimited:
+            info = self._client.last_rate_limit()
+            now = time.time()
+            reset = info.reset_at if info and info.reset_at else 0.0
+            with contextlib.suppress(redis.RedisError):
+                self._governor.exhausted(
+                    reset if reset > now else now + FALLBACK_RESET_S,
+                    info.limit if info else None,
+                )
+            raise
+        info = rate_limit_of(result)
+        if info is not None:
+            with contextlib.suppress(redis.RedisError):
+                self._governor.observe(info.limit, info.remaining, info.reset_at)
+        return result
+
+
+def refetch(
+    session: Session,
+    fetcher: AssetFetcher | None,
+    asset_id: str | None,
+    identity: Identity | None,
+    *,
+    now: datetime,
+    why: str,
+) -> Outcome:
+    public_id = identity.public_id if identity else None
+    if asset_id is None and identity is None:
+        return Outcome("stale", None, None, f"{why}; names no asset")
+    if fetcher is None:
+        # reconciliation picks up rows marked so
+        mark_needs_refresh(session, asset_id, identity)
+        return Outcome("needs_refresh", public_id, asset_id, f"{why}; no account")
+    try:
+        if asset_id is not None:
+            resource = fetcher.resource_by_asset_id(asset_id)
+        else:
+            assert identity is not None  # noqa: S101 -- checked above
+            resource = fetcher.resource(
+                identity.public_id, identity.resource_type, identity.delivery_type
+            )
+    except (RateLimited, OverBudget):
+        mark_needs_refresh(session, asset_id, identity)
+        return Outcome("needs_refresh", public_id, asset_id, f"{why}; rate limited")
+    except NotFound:
+        return _gone(session, asset_id, identity, now, why)
+    fetched: dict[str, Any] = dict(resource)
+    fetched_identity = events.identity(fetched) or identity
+    if fetched_identity is None:
+        return Outcome("stale", public_id, asset_id, f"{why}; answer names no asset")
+    outcome = upsert(session, fetched_identity, events.asset_columns(fetched), now, now)
+    return replace(outcome, detail=f"{why}; re-fetched ({outcome.detail or 'ok'})")
+
+
+def _gone(
+    session: Session,
+    asset_id: str | None,
+    identity: Identity | None,
+    now: datetime,
+    why: str,
+) -> Outcome:
+    """Cloudinary no longer has the asset: the mirror's live row is a tombstone now."""
+    lock(session, identity)
+    row = find_live(session, asset_id, identity)
+    public_id = identity.public_id if identity else None
+    if row is None:
+        return Outcome("applied", public_id, asset_id, f"{why}; not in Cloudinary")
+    tombstone(row, now, now)
+    return Outcome("applied", row.public_id, row.asset_id, f"{why}; deleted")

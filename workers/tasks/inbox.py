@@ -1,0 +1,110 @@
+"""Inbox tasks: drain the webhook inbox, sweep for lost wake-ups, purge old rows.
+
+Beat (workers/schedule.py) is meant to run `mediasync.inbox.sweep` every 30 s and
+`mediasync.inbox.purge` daily; `mediasync.inbox.apply` is woken by the receiver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+from datetime import timedelta
+
+import redis
+from sqlalchemy.exc import OperationalError
+
+from workers import inbox
+from workers.apply_refetch import BudgetedFetcher
+from workers.celery_app import INBOX_QUEUE, app, get_settings, session_scope
+from workers.cloudinary_client import CloudinaryClient
+from workers.config import Settings
+from workers.rate_governor import RateGovernor
+
+logger = logging.getLogger(__name__)
+
+# While this key exists a drain is queued that has not started: the receiver skips its own
+# wake-up (webhook_receiver/wakeup.py). The TTL bounds the damage of a wake-up lost after
+# the key was set; the sweep covers the rest.
+WAKEUP_KEY = "mediasync:inbox:wakeup"
+WAKEUP_TTL_S = 10
+SWEEP_OVERDUE_S = 30.0
+ADMIN_API_TIMEOUT_S = 15.0
+# the queue wake-ups go to (the receiver publishes there too)
+APPLY_QUEUE = INBOX_QUEUE
+
+
+@app.task(
+    name="mediasync.inbox.apply",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def apply_inbox(inbox_id: int | None = None) -> int:
+    """Apply whatever is due; `inbox_id` only says which row caused the wake-up."""
+    settings = get_settings()
+    _release_wakeup(settings.broker_url)
+    result = inbox.drain(
+        session_scope,
+        fetcher=_fetcher(settings),
+        row_delay_s=settings.apply_row_delay_ms / 1000,
+    )
+    if result.more:
+        wake()  # keep each task short; the next one continues
+    elif result.retry_in is not None:
+        wake(countdown=result.retry_in)
+    return result.claimed
+
+
+@app.task(name="mediasync.inbox.sweep")
+def sweep_inbox(overdue_s: float = SWEEP_OVERDUE_S) -> bool:
+    """Wake one drain if rows have been due for longer than `overdue_s` (lost wake-ups)."""
+    with session_scope() as session:
+        overdue = inbox.has_overdue(session, timedelta(seconds=overdue_s))
+    if overdue:
+        wake()
+    return overdue
+
+
+@app.task(name="mediasync.inbox.purge")
+def purge_inbox() -> int:
+    """Delete applied/ignored rows older than the retention, in bounded transactions."""
+    days, total, limit = get_settings().log_retention_days, 0, 10_000
+    while True:
+        with session_scope() as session:
+            deleted = inbox.purge_processed(session, days, limit=limit)
+        total += deleted
+        if deleted < limit:
+            return total
+
+
+def wake(countdown: float | None = None) -> None:
+    """Queue a drain now (after a commit: e.g. once retry_failed's transaction ends)."""
+    apply_inbox.apply_async(queue=APPLY_QUEUE, countdown=countdown)
+
+
+def _fetcher(settings: Settings) -> BudgetedFetcher | None:
+    """The Admin API client re-fetches go through (None without an account: rows are then
+    marked for reconciliation instead)."""
+    if settings.cloudinary is None:
+        return None
+    client = CloudinaryClient(settings.cloudinary, timeout=ADMIN_API_TIMEOUT_S)
+    governor = RateGovernor(
+        _redis_client(settings.redis_url), settings.cloudinary.cloud_name
+    )
+    return BudgetedFetcher(client, governor)
+
+
+def _release_wakeup(broker_url: str) -> None:
+    if not broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return
+    client = _redis_client(broker_url)
+    # Failing to delete only costs coalescing (the key expires); the drain goes on.
+    with contextlib.suppress(redis.RedisError):
+        client.delete(WAKEUP_KEY)
+
+
+@functools.cache
+def _redis_client(url: str) -> redis.Redis:
+    # one per process and URL (created in the worker child, after the fork)
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
