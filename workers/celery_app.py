@@ -67,10 +67,10 @@ def configure(settings: Settings) -> None:
         _engine.dispose()
     _settings, _engine, _sessionmaker = settings, None, None
     app.conf.update(celery_config(settings))
-    _forget_broker_connections()
+    forget_broker_connections()
 
 
-def _forget_broker_connections() -> None:
+def forget_broker_connections() -> None:
     # Pools made for the previous configuration point at the old broker, and a worker that
     # shut down in this process (tests, embedded runs) leaves its pools closed in kombu's
     # process-wide registry. Drop both so the next send connects afresh, as after a fork.
@@ -79,7 +79,9 @@ def _forget_broker_connections() -> None:
         app.amqp._producer_pool = None
     for group in (pools.connections, pools.producers):
         for key, pool in list(group.items()):
-            if getattr(pool, "_closed", False):
+            # a producer pool is dead too when the connection pool under it was closed
+            inner = getattr(pool, "connections", None)
+            if getattr(pool, "_closed", False) or getattr(inner, "_closed", False):
                 del group[key]
 
 

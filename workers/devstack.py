@@ -170,6 +170,26 @@ class DevStack:
         self.state.save()
         if "receiver" in self.children:
             _wait_http(f"{receiver_url}/healthz", self.children["receiver"], "receiver")
+        if "worker" in self.children:
+            self._wait_worker(self.children["worker"])
+
+    def _wait_worker(
+        self, process: subprocess.Popen[bytes], timeout: float = 60
+    ) -> None:
+        # "Started" means consuming: the first webhooks should not wait for a worker's boot.
+        from workers.celery_app import app, configure
+        from workers.config import Settings
+
+        configure(Settings.from_env(self.env))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"worker exited at start (code {process.returncode})"
+                )
+            if app.control.ping(timeout=0.5):
+                return
+        raise RuntimeError(f"the worker did not answer a ping within {timeout:.0f} s")
 
     def _embedded_postgres(self) -> str:
         self.postgres = LocalPostgres(

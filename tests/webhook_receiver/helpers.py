@@ -10,12 +10,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
-from kombu import pools
 
 from webhook_receiver import create_app
 from webhook_receiver.signature import sign
 from webhook_receiver.state import receiver
-from workers.celery_app import app as celery_app
+from workers.celery_app import forget_broker_connections
 from workers.config import CloudinaryAccount, Settings
 
 SECRET = "test-webhook-secret"
@@ -59,17 +58,6 @@ def receiver_app(settings: Settings) -> Iterator[Flask]:
 
 
 def forget_stale_broker_pools() -> None:
-    """Drop broker pools a stopped test worker closed (or that point at a broker a test
-    stopped), so the next publish from the test process connects afresh.
-
-    configure() drops closed pools too, but not a producer pool whose connection pool
-    was closed under it; tests publish directly (sweep_inbox(), wake()) after workers of
-    earlier tests have stopped in this process.
-    """
-    for group in (pools.connections, pools.producers):
-        for key, pool in list(group.items()):
-            inner = getattr(pool, "connections", None)
-            if getattr(pool, "_closed", False) or getattr(inner, "_closed", False):
-                del group[key]
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
+    """Drop broker pools a stopped test worker closed, so the next publish from the test
+    process (sweep_inbox(), wake()) connects afresh."""
+    forget_broker_connections()
