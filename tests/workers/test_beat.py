@@ -62,20 +62,24 @@ def test_two_beats_fire_each_tick_once_and_the_standby_takes_over(
     first = start_beat("beat-a")
     wait_until(lambda: "worker-canary" in firings(committed_db), timeout=30)
     second = start_beat("beat-b")
+    count_before = firings(committed_db)["worker-canary"][0]
     started = time.monotonic()
     time.sleep(5 * INTERVAL_S)
     count, fired_by = firings(committed_db)["worker-canary"]
     elapsed = time.monotonic() - started
-    # one leader: only beat-a has fired, about once per interval (not twice)
+    # one leader: only beat-a has fired, about once per interval (two leaders would double it)
     assert fired_by == "beat-a"
-    assert count <= elapsed / INTERVAL_S + 2
+    assert 1 <= count - count_before <= elapsed / INTERVAL_S + 1
+    # every recorded firing sent exactly one message (read between two snapshots: a firing
+    # may land while we look)
     queue = redis.Redis.from_url(redis_url)
     try:
-        assert queue.llen(MAINTENANCE_QUEUE) == sum(
-            c for c, _ in firings(committed_db).values()
-        )
+        low = sum(c for c, _ in firings(committed_db).values())
+        sent = queue.llen(MAINTENANCE_QUEUE)
+        high = sum(c for c, _ in firings(committed_db).values())
     finally:
         queue.close()
+    assert low <= sent <= high
 
     first.send_signal(signal.SIGKILL)
     first.wait(10)
