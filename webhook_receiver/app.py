@@ -6,10 +6,12 @@ import os
 
 from flask import Flask
 
-from webhook_receiver import health, views
+from webhook_receiver import health, operator_api, views
 from webhook_receiver.inbox import InboxWriter
 from webhook_receiver.metrics import ReceiverMetrics
+from webhook_receiver.operator_state import Operator
 from webhook_receiver.state import EXTENSION, Receiver
+from webhook_receiver.sync_gauges import SyncGauges
 from webhook_receiver.wakeup import Waker
 from workers.celery_app import configure
 from workers.config import Settings
@@ -26,15 +28,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     metrics = ReceiverMetrics(settings.prometheus_multiproc_dir)
+    # the operator API (off without MEDIASYNC_API_TOKEN) and the sync gauges (always on)
+    ops = Operator(settings)
+    metrics.register(SyncGauges(ops.sessions, ops.governor))
     state = Receiver(
         settings=settings,
         inbox=InboxWriter(settings.database_url),
         waker=Waker(settings.broker_url, on_failure=metrics.enqueue_failures.inc),
         metrics=metrics,
+        closers=[ops.close],
     )
     app.extensions[EXTENSION] = state
     app.register_blueprint(views.bp)
     app.register_blueprint(health.bp)
+    operator_api.install(app, ops)
     # Flask's documented middleware pattern; mypy sees a method being replaced
     app.wsgi_app = state.metrics.middleware(app.wsgi_app)  # type: ignore[assignment,method-assign]
     return app

@@ -18,6 +18,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.registry import Collector
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Paths are labelled as they are; anything else is "other", so a scan of random URLs
@@ -40,6 +41,8 @@ class ReceiverMetrics:
         self._counted: dict[tuple[str, str], Any] = {}
         self._timed: dict[str, Any] = {}
         self._multiprocess_dir = multiprocess_dir
+        # read at scrape time (e.g. the sync gauges): exposed in multiprocess mode too
+        self._collectors: list[Collector] = []
         self.requests = Counter(
             "mediasync_receiver_requests",
             "HTTP requests answered, by route and status.",
@@ -71,6 +74,10 @@ class ReceiverMetrics:
             "applies them).",
             registry=self.registry,
         )
+
+    def register(self, collector: Collector) -> None:
+        self.registry.register(collector)
+        self._collectors.append(collector)
 
     def middleware(self, wsgi_app: WSGIApp) -> WSGIApp:
         """Count and time every request; cheaper than Flask hooks on the hot path."""
@@ -115,4 +122,6 @@ class ReceiverMetrics:
         multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
             registry, path=self._multiprocess_dir
         )
+        for collector in self._collectors:
+            registry.register(collector)
         return generate_latest(registry)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from flask import Flask
 
@@ -20,11 +21,15 @@ class Receiver:
     inbox: InboxWriter
     waker: Waker
     metrics: ReceiverMetrics
+    # more to close with the app (the operator API's engine and Redis client)
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         """Close the database and broker connections (tests; gunicorn exits otherwise)."""
         self.inbox.close()
         self.waker.close()
+        for close in self.closers:
+            close()
 
 
 def receiver(app: Flask) -> Receiver:

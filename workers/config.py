@@ -92,6 +92,9 @@ class Settings:
     # PROMETHEUS_MULTIPROC_DIR: where gunicorn workers share their metrics (prometheus_client
     # reads it itself at import; the receiver needs it to add the workers' samples up).
     prometheus_multiproc_dir: str | None = None
+    # MEDIASYNC_PUBLIC_URL: how Cloudinary reaches this receiver (https://host[/prefix]); the
+    # operator API signs it into browser uploads' notification_url. Unset: the request's host.
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
         if not self.broker_url:
@@ -185,6 +188,7 @@ class Settings:
             apply_row_delay_ms=_positive_int(env, "MEDIASYNC_APPLY_ROW_DELAY_MS", 0),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
             or None,
+            public_url=_public_url(env),
         )
 
 
@@ -199,6 +203,18 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("MEDIASYNC_PUBLIC_URL", "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError("MEDIASYNC_PUBLIC_URL must be an http:// or https:// URL")
+    if parts.query or parts.fragment:
+        raise SettingsError("MEDIASYNC_PUBLIC_URL must not have a query or fragment")
+    return raw.rstrip("/")
 
 
 def _basic_auth(env: Mapping[str, str]) -> str | None:

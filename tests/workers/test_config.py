@@ -145,3 +145,14 @@ def test_inbox_testing_aid_and_metrics_directory_are_off_unless_set():
     assert settings.prometheus_multiproc_dir == "/run/metrics"
     with pytest.raises(SettingsError, match="MEDIASYNC_APPLY_ROW_DELAY_MS"):
         Settings.from_env({**GOOD, "MEDIASYNC_APPLY_ROW_DELAY_MS": "slow"})
+
+
+def test_public_url_is_optional_checked_and_loses_its_trailing_slash():
+    assert Settings.from_env(GOOD).public_url is None
+    settings = Settings.from_env(
+        {**GOOD, "MEDIASYNC_PUBLIC_URL": "https://sync.example.com/hooks/"}
+    )
+    assert settings.public_url == "https://sync.example.com/hooks"
+    for bad in ("sync.example.com", "ftp://x/", "https://x/?a=1"):
+        with pytest.raises(SettingsError, match="MEDIASYNC_PUBLIC_URL"):
+            Settings.from_env({**GOOD, "MEDIASYNC_PUBLIC_URL": bad})

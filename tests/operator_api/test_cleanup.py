@@ -1,0 +1,136 @@
+"""/api/cleanup: status, sweep, retry-failed, and the pause/resume kill switch."""
+
+import pytest
+import redis
+
+from tests.operator_api.conftest import insert_assets, run_sql
+from workers import cleanup, cleanup_ops
+from workers.cloudinary_client import CloudinaryClient
+from workers.rate_governor import RateGovernor
+
+
+def queue_rows(api, sessions, count, prefix="q/", cloud=None):
+    """`count` mirror rows (and assets in `cloud`, if given) deleted through the API."""
+    ids = [f"{prefix}{n}" for n in range(count)]
+    if cloud is not None:
+        cloud.client.seed(count=count, prefix=prefix)
+        ids = sorted(a["public_id"] for a in cloud.client.assets())
+    insert_assets(sessions, [{"public_id": pid} for pid in ids])
+    assert api.delete("/api/media?public_ids=" + ",".join(ids)).status_code == 200
+    return [
+        r[0]
+        for r in run_sql(
+            sessions, "SELECT id FROM cloudinary_cleanup_queue ORDER BY id"
+        )
+    ]
+
+
+def statuses(sessions):
+    rows = run_sql(
+        sessions, "SELECT status, count(*) FROM cloudinary_cleanup_queue GROUP BY 1"
+    )
+    return dict(rows)
+
+
+def test_status_shows_counts_ages_listeners_and_pause(api, sessions):
+    ids = queue_rows(api, sessions, 3)
+    run_sql(
+        sessions,
+        "UPDATE cloudinary_cleanup_queue SET status = 'failed' WHERE id = :id",
+        id=ids[0],
+    )
+    run_sql(
+        sessions,
+        "INSERT INTO mediasync_heartbeats (name, last_seen, details) VALUES"
+        " ('listener:host-1', now() - interval '5 seconds', '{\"host\": \"h\", \"pid\": 1}')",
+    )
+    body = api.get("/api/cleanup").get_json()
+    assert body["counts"]["pending"] == 2
+    assert body["counts"]["failed"] == 1
+    assert body["oldest_pending_age_s"] >= 0
+    assert body["paused"] is False
+    assert body["listeners"][0]["name"] == "host-1"
+    assert 4 < body["listeners"][0]["age_s"] < 60
+
+
+def test_pause_stops_the_drain_and_resume_lifts_it(api, sessions, settings, cloud):
+    answer = api.post("/api/cleanup/pause", json={"reason": "bad deploy"})
+    assert answer.get_json() == {"paused": True, "changed": True}
+    queue_rows(api, sessions, 2, cloud=cloud)
+    assert api.post("/api/cleanup/pause").get_json()["changed"] is False
+    with sessions.begin() as session:
+        assert cleanup_ops.is_paused(session)
+    state = api.get("/api/cleanup").get_json()
+    assert state["paused"] is True
+    assert state["pause_reason"] == "bad deploy"
+    assert state["paused_by"].startswith("operator-api:")
+
+    # a drain that runs anyway deletes nothing while paused
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        report = cleanup.drain(
+            sessions,
+            CloudinaryClient(settings.account, timeout=5),
+            RateGovernor(client, settings.account.cloud_name),
+            holder="test",
+        )
+    finally:
+        client.close()
+    assert report.paused
+    assert statuses(sessions) == {"pending": 2}
+    assert cloud.client.counters().get("delete_resources", 0) == 0
+    assert cloud.client.count_assets() == 2
+    # and the sweep sends no drain
+    swept = api.post("/api/cleanup/sweep").get_json()
+    assert (swept["paused"], swept["due"], swept["drains"]) == (True, 2, 0)
+
+    resumed = api.post("/api/cleanup/resume").get_json()
+    assert resumed == {"paused": False, "changed": True, "drains": 1, "enqueued": True}
+    with sessions.begin() as session:
+        assert not cleanup_ops.is_paused(session)
+    assert api.post("/api/cleanup/resume").get_json()["changed"] is False
+
+
+def test_sweep_enqueues_drains_for_due_rows(api, sessions):
+    queue_rows(api, sessions, 3)
+    swept = api.post("/api/cleanup/sweep").get_json()
+    assert swept == {
+        "reclaimed": 0,
+        "dead_lettered": 0,
+        "due": 3,
+        "paused": False,
+        "drains": 1,
+        "enqueued": True,
+    }
+
+
+def test_retry_failed_takes_all_or_some_ids(api, sessions):
+    ids = queue_rows(api, sessions, 3)
+    run_sql(
+        sessions, "UPDATE cloudinary_cleanup_queue SET status = 'failed', attempts = 8"
+    )
+    some = api.post("/api/cleanup/retry-failed", json={"ids": [ids[1], 999999]})
+    assert some.get_json() == {"retried": [ids[1]], "drains": 1, "enqueued": True}
+    assert statuses(sessions) == {"pending": 1, "failed": 2}
+    every = api.post("/api/cleanup/retry-failed")
+    assert every.get_json()["retried"] == [ids[0], ids[2]]
+    assert statuses(sessions) == {"pending": 3}
+
+
+@pytest.mark.parametrize(
+    "body", [{"ids": []}, {"ids": "1,2"}, {"ids": [1, "2"]}, {"ids": [True]}]
+)
+def test_retry_failed_refuses_bad_ids_rather_than_retrying_everything(
+    api, sessions, body
+):
+    queue_rows(api, sessions, 1)
+    run_sql(sessions, "UPDATE cloudinary_cleanup_queue SET status = 'failed'")
+    answer = api.post("/api/cleanup/retry-failed", json=body)
+    assert answer.status_code == 400
+    assert statuses(sessions) == {"failed": 1}
+
+
+def test_pause_reason_must_be_text(api, sessions):
+    assert api.post("/api/cleanup/pause", json={"reason": 5}).status_code == 400
+    with sessions.begin() as session:
+        assert not cleanup_ops.is_paused(session)
