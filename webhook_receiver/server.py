@@ -15,9 +15,9 @@ from gunicorn.app.base import BaseApplication
 from prometheus_client import multiprocess
 
 from webhook_receiver.app import create_app
-from webhook_receiver.logs import configure_logging
 from webhook_receiver.state import receiver
 from workers.config import Settings
+from workers.logs import configure_logging
 
 DEFAULT_THREADS = 4
 

@@ -3,8 +3,8 @@
 import os
 
 from webhook_receiver.app import create_app
-from webhook_receiver.logs import configure_logging
 from workers.config import Settings
+from workers.logs import configure_logging
 
 settings = Settings.from_env(os.environ)
 configure_logging(settings)

@@ -20,6 +20,8 @@ ALLOWED = {
     "workers.ops_queries": {"SyncSnapshot", "sync_snapshot"},
     "workers.cleanup_queue": {"drains_for"},
     "workers.rate_governor": {"RateGovernor"},
+    # one logging setup for every process
+    "workers.logs": {"configure_logging"},
 }
 
 

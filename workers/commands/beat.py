@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import threading
 from types import FrameType
@@ -29,13 +28,11 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     from workers.beat import run_beat
     from workers.celery_app import app, get_settings, worker_name
+    from workers.logs import configure_logging
     from workers.schedule import beat_schedule
 
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     import workers.tasks  # noqa: F401 -- registers the tasks with the app
 
     app.conf.beat_schedule = beat_schedule(settings)

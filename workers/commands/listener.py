@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from typing import Any
 
@@ -34,13 +33,11 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     from workers import listener
     from workers.celery_app import configure
     from workers.config import Settings
+    from workers.logs import configure_logging
 
     # The listener never calls Cloudinary: it needs no CLOUDINARY_URL.
     settings = Settings.from_env(os.environ, required=("DATABASE_URL", "REDIS_URL"))
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings)
     configure(settings)
     from workers.tasks.cleanup import enqueue_drains
 

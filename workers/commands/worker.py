@@ -24,6 +24,9 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     # a bad environment stops here, with one line, not in a traceback
     settings = get_settings()
     import workers.tasks  # noqa: F401 -- registers the tasks with the app
+    from workers.logs import take_over_celery_logging
+
+    take_over_celery_logging(settings)
 
     argv = ["worker", "--loglevel", settings.log_level]
     if not any(a in ("-Q", "--queues") or a.startswith("--queues=") for a in rest):

@@ -1,4 +1,4 @@
-"""Logging for the receiver process: text or one JSON object per line (MEDIASYNC_LOG_FORMAT).
+"""Logging for every mediasync process: text or one JSON object per line (MEDIASYNC_LOG_FORMAT).
 
 Records carry ids (`inbox_id`, a digest prefix) as extra fields; nothing logs a secret or a
 notification body.
@@ -48,3 +48,14 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+
+
+def take_over_celery_logging(settings: Settings) -> None:
+    """Make a Celery worker log like every other process (text or JSON, our level)."""
+    from celery.signals import setup_logging
+
+    def setup(**_: Any) -> None:
+        configure_logging(settings)
+
+    # connecting a receiver tells Celery not to configure logging itself
+    setup_logging.connect(setup, weak=False)
