@@ -31,18 +31,16 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
-from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.services import scratch_services
 from cloudinary_emulator import Emulator
-from db.migrate import migrate
 from db.session import make_engine, make_sessionmaker
-from db.urls import libpq_url, with_database
+from db.urls import libpq_url
 from workers.celery_app import CLEANUP_QUEUE, app, configure
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import CloudinaryAccount, Settings
-from workers.embedded import LocalPostgres, LocalRedis
 
 BATCH = 100
 TARGET_RATIO = 1.05
@@ -60,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = args.rows or (1_000 if args.quick else 10_000)
     with ExitStack() as stack:
-        database_url, redis_url = _servers(stack)
+        database_url, redis_url = scratch_services(stack)
         result = run(
             database_url,
             redis_url,
@@ -299,41 +297,6 @@ def processes(
     finally:
         for process in started:
             stop(process)
-
-
-def _servers(stack: ExitStack) -> tuple[str, str]:
-    """(a scratch database URL, a Redis URL): the named servers, else embedded ones."""
-    server = os.environ.get("DATABASE_URL")
-    redis_url = os.environ.get("REDIS_URL")
-    if not server or not redis_url:
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        if not server:
-            pg = LocalPostgres(scratch / "pg", durable=False)
-            pg.start()
-            stack.callback(pg.stop)
-            server = pg.url
-        if not redis_url:
-            local_redis = LocalRedis(scratch / "redis")
-            local_redis.start()
-            stack.callback(local_redis.stop)
-            redis_url = local_redis.url
-    name = f"mediasync_bench_{uuid.uuid4().hex[:8]}"
-    admin = with_database(server, "postgres")
-    with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-    def drop() -> None:
-        with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
-
-    stack.callback(drop)
-    url = with_database(server, name)
-    migrate(url, report=lambda _line: None)
-    return url, redis_url
 
 
 def _table(r: dict[str, Any]) -> str:

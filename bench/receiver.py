@@ -29,7 +29,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -43,8 +42,8 @@ import redis
 from flask import Flask, request
 from gunicorn.app.base import BaseApplication
 
-from db.migrate import migrate
-from db.urls import libpq_url, with_database
+from bench.services import scratch_services
+from db.urls import libpq_url
 from webhook_receiver.server import (
     DEFAULT_THREADS,
     ReceiverServer,
@@ -52,7 +51,7 @@ from webhook_receiver.server import (
     gunicorn_options,
 )
 from workers.config import Settings
-from workers.embedded import LocalPostgres, LocalRedis, free_port
+from workers.embedded import free_port
 from workers.tasks.inbox import WAKEUP_KEY
 
 KINDS = ("bare", "ideal", "mediasync")
@@ -97,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.seconds or (2.0 if args.quick else 5.0)
     runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
     with ExitStack() as stack:
-        database_url, redis_url = _servers(stack)
+        database_url, redis_url = scratch_services(stack, durable=True, own_redis=True)
         for _ in range(rounds):
             for kind in KINDS:
                 _reset(database_url, redis_url)
@@ -302,32 +301,6 @@ def _send(sock: socket.socket, data: bytes) -> None:
 
 
 # -- the services and the report --------------------------------------------------------
-
-
-def _servers(stack: ExitStack) -> tuple[str, str]:
-    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-rx-")))
-    server_url = Settings.from_env(os.environ, required=()).database_url
-    if not server_url:
-        postgres = LocalPostgres(tmp / "pg", durable=True)
-        postgres.start()
-        stack.callback(postgres.stop)
-        server_url = postgres.url
-    name = f"mediasync_bench_rx_{uuid.uuid4().hex[:8]}"
-    admin = libpq_url(with_database(server_url, "postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')  # a generated identifier
-    stack.callback(_drop, admin, name)
-    database_url = with_database(server_url, name)
-    migrate(database_url, report=lambda _line: None)
-    cache = LocalRedis(tmp / "redis")
-    cache.start()
-    stack.callback(cache.stop)
-    return database_url, cache.url
-
-
-def _drop(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _reset(database_url: str, redis_url: str) -> None:
