@@ -27,15 +27,18 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from celery.worker import WorkController
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from cloudinary_emulator import Emulator
 from db.migrate import migrate
-from db.session import make_engine
+from db.session import make_engine, make_sessionmaker
 from db.urls import with_database
 from tests.pg import admin_conn, create_database, drop_database
 from workers.celery_app import ALL_QUEUES, app, configure
-from workers.config import Settings
+from workers.cloudinary_client import CloudinaryClient
+from workers.config import CloudinaryAccount, Settings
 from workers.embedded import LocalPostgres, LocalRedis
+from workers.rate_governor import RateGovernor
 
 # Settings come from the environment; a developer's MEDIASYNC_* must not leak into tests.
 for _name in list(os.environ):
@@ -206,3 +209,47 @@ def server_dir() -> Iterator[Path]:
     """
     with tempfile.TemporaryDirectory(prefix="mediasync-server-") as path:
         yield Path(path)
+
+
+# -- Cloudinary, played by the emulator through the real SDK ------------------------------
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    """One emulator per session; a directory overrides this to set its account or budget."""
+    with Emulator(cloud_name="tests", rate_limit=5000) as em:
+        yield em
+
+
+@pytest.fixture
+def cloud(emulator: Emulator) -> Emulator:
+    """The session's emulator, emptied: no assets, faults or counts, a full budget, and no
+    notifications (nobody listens unless a test says so)."""
+    emulator.reset()
+    emulator.client.notifications(False)
+    return emulator
+
+
+@pytest.fixture
+def account(cloud: Emulator) -> CloudinaryAccount:
+    return CloudinaryAccount.parse(cloud.cloudinary_url)
+
+
+@pytest.fixture
+def cloudinary(account: CloudinaryAccount) -> CloudinaryClient:
+    return CloudinaryClient(account, timeout=10)
+
+
+@pytest.fixture
+def governor(redis_url: str, account: CloudinaryAccount) -> Iterator[RateGovernor]:
+    client = redis.Redis.from_url(redis_url)
+    yield RateGovernor(client, account.cloud_name)
+    client.close()
+
+
+@pytest.fixture
+def sessions(committed_db: str) -> Iterator[sessionmaker[Session]]:
+    """A sessionmaker on this test's own database (for code that commits page by page)."""
+    engine = make_engine(committed_db)
+    yield make_sessionmaker(engine)
+    engine.dispose()

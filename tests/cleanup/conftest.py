@@ -8,18 +8,14 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudinary_emulator import Emulator
-from db.session import make_engine, make_sessionmaker
 from workers.cleanup import CleanupPolicy
 from workers.cleanup_calls import RetryPolicy
-from workers.cloudinary_client import CloudinaryClient
 from workers.config import CloudinaryAccount, Settings
 from workers.listener import Listener
-from workers.rate_governor import RateGovernor
 
 # Retries in milliseconds instead of seconds, so fault tests finish quickly.
 FAST = CleanupPolicy(
@@ -34,40 +30,9 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def cloud(emulator: Emulator) -> Emulator:
-    """The session's emulator, emptied: no assets, faults or counts; full budget."""
-    emulator.reset()
-    return emulator
-
-
-@pytest.fixture
-def account(cloud: Emulator) -> CloudinaryAccount:
-    return CloudinaryAccount.parse(cloud.cloudinary_url)
-
-
-@pytest.fixture
 def settings(committed_db: str, redis_url: str, account: CloudinaryAccount) -> Settings:
     """Overrides the root fixture: the Celery worker and tasks talk to the emulator."""
     return Settings(database_url=committed_db, redis_url=redis_url, cloudinary=account)
-
-
-@pytest.fixture
-def sessions(committed_db: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(committed_db)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def governor(redis_url: str, account: CloudinaryAccount) -> Iterator[RateGovernor]:
-    client = redis.Redis.from_url(redis_url)
-    yield RateGovernor(client, account.cloud_name)
-    client.close()
-
-
-@pytest.fixture
-def cloudinary(account: CloudinaryAccount) -> CloudinaryClient:
-    return CloudinaryClient(account, timeout=10)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudinary_emulator import Emulator
-from db.session import make_engine, make_sessionmaker
 from tests.webhook_receiver.helpers import forget_stale_broker_pools, receiver_app
 from workers.config import CloudinaryAccount, Settings
 
@@ -26,19 +25,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def emulator() -> Iterator[Emulator]:
     with Emulator(cloud_name="ops-tests", rate_limit=5000) as em:
         yield em
-
-
-@pytest.fixture
-def cloud(emulator: Emulator) -> Emulator:
-    """The session's emulator, emptied, posting no notifications (nobody listens)."""
-    emulator.reset()
-    emulator.client.notifications(False)
-    return emulator
-
-
-@pytest.fixture
-def account(cloud: Emulator) -> CloudinaryAccount:
-    return CloudinaryAccount.parse(cloud.cloudinary_url)
 
 
 @pytest.fixture
@@ -83,13 +69,6 @@ class Api:
 @pytest.fixture
 def api(client: FlaskClient) -> Api:
     return Api(client)
-
-
-@pytest.fixture
-def sessions(committed_db: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(committed_db)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def without_token(settings: Settings) -> Settings:

@@ -11,13 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import redis
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudinary_emulator import Emulator
 from db.models import MediaAsset
-from db.session import make_engine, make_sessionmaker
 from workers import reconcile
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import CloudinaryAccount, Settings
@@ -49,41 +47,9 @@ def emulator() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def cloud(emulator: Emulator) -> Emulator:
-    """The session's emulator, emptied: no assets, faults or counts; a full budget."""
-    emulator.reset()
-    emulator.client.notifications(False)
-    return emulator
-
-
-@pytest.fixture
-def account(cloud: Emulator) -> CloudinaryAccount:
-    return CloudinaryAccount.parse(cloud.cloudinary_url)
-
-
-@pytest.fixture
 def settings(committed_db: str, redis_url: str, account: CloudinaryAccount) -> Settings:
     """Overrides the root fixture: the Celery worker and tasks talk to the emulator."""
     return Settings(database_url=committed_db, redis_url=redis_url, cloudinary=account)
-
-
-@pytest.fixture
-def sessions(committed_db: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(committed_db)
-    yield make_sessionmaker(engine)
-    engine.dispose()
-
-
-@pytest.fixture
-def governor(redis_url: str, account: CloudinaryAccount) -> Iterator[RateGovernor]:
-    client = redis.Redis.from_url(redis_url)
-    yield RateGovernor(client, account.cloud_name)
-    client.close()
-
-
-@pytest.fixture
-def cloudinary(account: CloudinaryAccount) -> CloudinaryClient:
-    return CloudinaryClient(account, timeout=10)
 
 
 @pytest.fixture
