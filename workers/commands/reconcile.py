@@ -61,6 +61,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     from workers import reconcile
     from workers.celery_app import get_sessionmaker, get_settings, session_scope
+    from workers.progress import progress
     from workers.tasks import reconcile as tasks
 
     kind = "full" if args.full else "single" if args.public_id else "incremental"
@@ -86,15 +87,23 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         print(f"paused for {seconds:.0f} s (rate limit)", file=sys.stderr)
         time.sleep(seconds)
 
-    report = reconcile.execute(
-        get_sessionmaker(),
-        run_id,
-        client,
-        governor,
-        limits,
-        wait=True,
-        sleep=sleep_noisily,
-    )
+    def describe_progress() -> str:
+        with session_scope() as session:
+            status = reconcile.run_status(session, run_id) or {}
+        counts = status.get("counts", {})
+        done = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        return f"reconcile {kind} run {run_id}: {status.get('status', '?')}; {done}"
+
+    with progress(describe_progress):
+        report = reconcile.execute(
+            get_sessionmaker(),
+            run_id,
+            client,
+            governor,
+            limits,
+            wait=True,
+            sleep=sleep_noisily,
+        )
     print(json.dumps(report.as_dict(), indent=2) if args.json else describe(report))
     return 0 if report.ok else 1
 
