@@ -1,0 +1,284 @@
+"""Ingest latency: webhook POST to row visible in media_assets, end to end, at a steady rate.
+
+The real receiver (`python -m workers.cli receiver`) and one worker (`python -m workers.cli
+worker -c 2 -Q mediasync.inbox`) run as deployed; a paced sender (a few threads, each with a
+keep-alive http.client connection) posts unique, freshly signed upload notifications on a
+fixed schedule and records when each was sent. A notification's latency is its
+media_assets row's created_at (the database clock: the start of the apply transaction that
+inserted it) minus its send time (the same machine's clock).
+
+    python -m bench.ingest_latency            # 500/s for 60 s (target: p50 < 30 ms, p99 < 100 ms)
+    python -m bench.ingest_latency --quick    # 200/s for 5 s, a CI smoke run
+
+DATABASE_URL / REDIS_URL name servers to use (a scratch database is created and dropped);
+without them, throwaway embedded servers are started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.cleanup_drain import stop, wait_workers_ready
+from bench.receiver import BODY
+from bench.services import scratch_services
+from db.urls import libpq_url
+from webhook_receiver.signature import sign
+from workers.celery_app import INBOX_QUEUE, configure
+from workers.config import Settings
+from workers.embedded import free_port
+
+TARGET_P50_MS = 30.0
+TARGET_P99_MS = 100.0
+SECRET = "bench-secret"  # noqa: S105 -- a throwaway signing key for loopback load
+# no Admin API call is expected (uploads carry the full state); should one happen, it fails
+# fast against a closed port instead of reaching the internet
+CLOUDINARY_URL = (
+    f"cloudinary://bench-key:{SECRET}@bench?upload_prefix=http://127.0.0.1:9"
+)
+REPO = Path(__file__).resolve().parent.parent
+SETTLE_S = 30.0  # longest wait, after the last send, for the rows still being applied
+LATE_S = 0.010  # a send this far behind its schedule counts as late (the sender lagged)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest_latency")
+    parser.add_argument("--quick", action="store_true", help="200/s for 5 s (CI smoke)")
+    parser.add_argument("--rate", type=float, default=None, help="notifications/s")
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--senders", type=int, default=8, help="sender threads")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args(argv)
+    rate = args.rate or (200.0 if args.quick else 500.0)
+    seconds = args.seconds or (5.0 if args.quick else 60.0)
+    with ExitStack() as stack:
+        database_url, redis_url = scratch_services(stack)
+        log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        result = run(database_url, redis_url, rate, seconds, args.senders, log_dir)
+    print(json.dumps(result, indent=2) if args.json else _table(result))
+    met = (
+        result["errors"] == 0
+        and result["missing"] == 0
+        and result["p50_ms"] is not None
+        and result["p50_ms"] < TARGET_P50_MS
+        and result["p99_ms"] is not None
+        and result["p99_ms"] < TARGET_P99_MS
+    )
+    return 0 if args.quick or met else 1
+
+
+def run(
+    database_url: str,
+    redis_url: str,
+    rate: float,
+    seconds: float,
+    senders: int,
+    log_dir: Path,
+) -> dict[str, Any]:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CLOUDINARY_URL": CLOUDINARY_URL,
+        }
+    )
+    configure(settings)
+    port = free_port()
+    with services(settings, port, log_dir):
+        sender = Sender(port, rate, seconds, senders)
+        sent = sender.run()
+        accepted = {pid: at for pid, (at, status) in sent.items() if status == 202}
+        created = _wait_visible(database_url, list(accepted), SETTLE_S)
+    latencies = sorted(
+        (created[pid] - at) * 1000 for pid, at in accepted.items() if pid in created
+    )
+    send_times = sorted(at for at, _ in sent.values())
+    span = send_times[-1] - send_times[0] if len(send_times) > 1 else 0.0
+    return {
+        "target_rate": rate,
+        "seconds": seconds,
+        "senders": senders,
+        "worker": f"1 x `python -m workers.cli worker -c 2 -Q {INBOX_QUEUE}`",
+        "sent": len(sent),
+        "accepted": len(accepted),
+        "errors": len(sent) - len(accepted),
+        "achieved_rate": round((len(sent) - 1) / span, 1) if span else 0.0,
+        "late_sends": sender.late,
+        "visible": len(latencies),
+        "missing": len(accepted) - len(latencies),
+        # over every accepted notification: a row never seen ranks above all seen ones,
+        # and a percentile that falls on one is null
+        "p50_ms": _percentile(latencies, len(accepted), 0.50),
+        "p99_ms": _percentile(latencies, len(accepted), 0.99),
+        "max_ms": None if len(latencies) < len(accepted) else _max(latencies),
+        "max_visible_ms": _max(latencies),
+        "target_p50_ms": TARGET_P50_MS,
+        "target_p99_ms": TARGET_P99_MS,
+    }
+
+
+def _percentile(values: list[float], total: int, share: float) -> float | None:
+    index = min(total - 1, int(total * share))
+    return round(values[index], 1) if 0 <= index < len(values) else None
+
+
+def _max(values: list[float]) -> float | None:
+    return round(values[-1], 1) if values else None
+
+
+class Sender:
+    """Posts notification k at start + k/rate from `threads` keep-alive connections."""
+
+    def __init__(self, port: int, rate: float, seconds: float, threads: int) -> None:
+        self.port, self.rate, self.threads = port, rate, threads
+        self.total = int(rate * seconds)
+        self.tag = uuid.uuid4().hex[:8]
+        self.sent: dict[str, tuple[float, int]] = {}
+        self.lock = threading.Lock()
+        self.late = 0  # sends more than LATE_S behind their schedule
+
+    def run(self) -> dict[str, tuple[float, int]]:
+        start = time.time() + 0.5
+        pool = [
+            threading.Thread(target=self._send_share, args=(n, start), daemon=True)
+            for n in range(self.threads)
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        return self.sent
+
+    def _send_share(self, n: int, start: float) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        late = 0
+        for k in range(n, self.total, self.threads):
+            due = start + k / self.rate
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            public_id = f"bench/{self.tag}-{k}"
+            body = BODY.replace(b"@ID@", f"{self.tag}-{k}".encode())
+            stamp = str(int(time.time()))
+            headers = {
+                "Content-Type": "application/json",
+                "X-Cld-Timestamp": stamp,
+                "X-Cld-Signature": sign(body, stamp, SECRET),
+            }
+            sent_at = time.time()
+            late += sent_at - due > LATE_S
+            try:
+                conn.request("POST", "/webhooks/cloudinary", body, headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                status = 0
+            with self.lock:
+                self.sent[public_id] = (sent_at, status)
+        conn.close()
+        with self.lock:
+            self.late += late
+
+
+def _wait_visible(
+    database_url: str, public_ids: list[str], timeout: float
+) -> dict[str, float]:
+    """public_id -> created_at (epoch seconds) of every row that appeared within timeout."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        while True:
+            rows = conn.execute(
+                "SELECT public_id, extract(epoch FROM created_at)::float8"
+                " FROM media_assets WHERE public_id = ANY(%s)",
+                (public_ids,),
+            ).fetchall()
+            if len(rows) >= len(public_ids) or time.monotonic() > deadline:
+                return dict(rows)
+            time.sleep(0.2)
+
+
+@contextmanager
+def services(settings: Settings, port: int, log_dir: Path) -> Iterator[None]:
+    """The receiver and one worker, ready; stopped on exit."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASYNC_")}
+    env.update(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        CLOUDINARY_URL=CLOUDINARY_URL,
+        MEDIASYNC_LOG_LEVEL="WARNING",
+    )
+    worker = [sys.executable, "-m", "workers.cli", "worker", "-c", "2"]
+    worker += ["-Q", INBOX_QUEUE, "-n", "bench-ingest@%h"]
+    worker += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    receiver = [sys.executable, "-m", "workers.cli", "receiver", "--port", str(port)]
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for name, command in (("worker", worker), ("receiver", receiver)):
+            with open(log_dir / f"{name}.log", "ab") as log:
+                started.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=REPO,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        wait_workers_ready(["bench-ingest"])
+        _wait_healthy(port, started[1])
+        yield
+    finally:
+        for process in reversed(started):
+            stop(process)
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the receiver exited with {process.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the receiver did not answer /healthz within 60 s")
+
+
+def _table(r: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            "| rate (target / achieved) | seconds | sent | errors | missing | p50 ms "
+            "| p99 ms | max ms | target p50 / p99 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+            f"| {r['target_rate']:.0f} / {r['achieved_rate']} | {r['seconds']:.0f} "
+            f"| {r['sent']} | {r['errors']} | {r['missing']} | {r['p50_ms']} "
+            f"| {r['p99_ms']} | {r['max_ms']} "
+            f"| < {r['target_p50_ms']:.0f} / < {r['target_p99_ms']:.0f} |",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
