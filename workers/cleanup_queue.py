@@ -29,6 +29,8 @@ WITH head AS (
     SELECT resource_type, delivery_type
       FROM cloudinary_cleanup_queue
      WHERE status = 'pending' AND next_attempt_at <= now()
+       AND (CAST(:resource_type AS text) IS NULL
+            OR (resource_type = :resource_type AND delivery_type = :delivery_type))
      ORDER BY next_attempt_at, id
      LIMIT 1
        FOR UPDATE SKIP LOCKED
@@ -168,8 +170,35 @@ class Outcome:
 
 
 def claim(session: Session, token: str, limit: int) -> list[ClaimedRow]:
-    rows = session.execute(_CLAIM, {"token": token, "limit": limit})
-    return sorted((ClaimedRow(*row) for row in rows), key=lambda r: r.id)
+    """Lease up to `limit` due rows of one (resource_type, delivery_type).
+
+    Two workers claiming at once interleave under SKIP LOCKED and may each come away with
+    part of a batch; topping up from rows nobody holds keeps batches full, so a backlog of
+    N rows costs ceil(N / limit) calls to Cloudinary rather than a few more.
+    """
+    params: dict[str, object] = {
+        "token": token,
+        "resource_type": None,
+        "delivery_type": None,
+    }
+    claimed = [
+        ClaimedRow(*row) for row in session.execute(_CLAIM, {**params, "limit": limit})
+    ]
+    while claimed and len(claimed) < limit:
+        group = {
+            "resource_type": claimed[0].resource_type,
+            "delivery_type": claimed[0].delivery_type,
+        }
+        more = [
+            ClaimedRow(*row)
+            for row in session.execute(
+                _CLAIM, {**params, **group, "limit": limit - len(claimed)}
+            )
+        ]
+        if not more:
+            break
+        claimed += more
+    return sorted(claimed, key=lambda r: r.id)
 
 
 def live_public_ids(session: Session, rows: Sequence[ClaimedRow]) -> set[str]:
