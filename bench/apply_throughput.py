@@ -33,9 +33,9 @@ import psycopg
 import redis
 
 from bench.cleanup_drain import stop, wait_workers_ready
-from bench.services import scratch_services
+from bench.services import configured_settings, scratch_services
 from db.urls import libpq_url
-from workers.celery_app import INBOX_QUEUE, app, configure
+from workers.celery_app import INBOX_QUEUE, app
 from workers.config import Settings
 
 TARGET_RATIO = 10.0
@@ -117,14 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(
     database_url: str, redis_url: str, events: int, log_dir: Path, timeout: float
 ) -> dict[str, Any]:
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "CLOUDINARY_URL": CLOUDINARY_URL,
-        }
-    )
-    configure(settings)
+    settings = configured_settings(database_url, redis_url, CLOUDINARY_URL)
     broker = redis.Redis.from_url(settings.broker_url)
     # wake-ups an earlier run left behind (their scratch database is gone) would be counted
     stale = broker.llen(INBOX_QUEUE)

@@ -35,10 +35,10 @@ import psycopg
 
 from bench.cleanup_drain import stop, wait_workers_ready
 from bench.receiver import BODY
-from bench.services import scratch_services
+from bench.services import configured_settings, scratch_services
 from db.urls import libpq_url
 from webhook_receiver.signature import sign
-from workers.celery_app import INBOX_QUEUE, configure
+from workers.celery_app import INBOX_QUEUE
 from workers.config import Settings
 from workers.embedded import free_port
 
@@ -89,14 +89,7 @@ def run(
     senders: int,
     log_dir: Path,
 ) -> dict[str, Any]:
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "CLOUDINARY_URL": CLOUDINARY_URL,
-        }
-    )
-    configure(settings)
+    settings = configured_settings(database_url, redis_url, CLOUDINARY_URL)
     port = free_port()
     with services(settings, port, log_dir):
         sender = Sender(port, rate, seconds, senders)

@@ -17,6 +17,8 @@ from psycopg import sql
 
 from db.migrate import migrate
 from db.urls import libpq_url, with_database
+from workers.celery_app import configure
+from workers.config import CloudinaryAccount, Settings
 from workers.embedded import LocalPostgres, LocalRedis
 
 
@@ -58,3 +60,16 @@ def _drop(admin_url: str, name: str) -> None:
                 sql.Identifier(name)
             )
         )
+
+
+def configured_settings(
+    database_url: str, redis_url: str, cloudinary_url: str
+) -> Settings:
+    """Settings for a benchmark's own processes; this process's Celery app follows them."""
+    settings = Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        cloudinary=CloudinaryAccount.parse(cloudinary_url),
+    )
+    configure(settings)
+    return settings
