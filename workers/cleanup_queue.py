@@ -29,8 +29,6 @@ WITH head AS (
     SELECT resource_type, delivery_type
       FROM cloudinary_cleanup_queue
      WHERE status = 'pending' AND next_attempt_at <= now()
-       AND (CAST(:resource_type AS text) IS NULL
-            OR (resource_type = :resource_type AND delivery_type = :delivery_type))
      ORDER BY next_attempt_at, id
      LIMIT 1
        FOR UPDATE SKIP LOCKED
@@ -50,6 +48,13 @@ UPDATE cloudinary_cleanup_queue q
 RETURNING q.id, q.media_asset_id, q.asset_id, q.public_id, q.resource_type,
           q.delivery_type, q.reason, q.attempts, q.max_attempts
 """)
+
+# Claims take turns (the lock is held only until the claiming transaction commits, a few
+# milliseconds): two workers claiming side by side under SKIP LOCKED would otherwise split
+# the last rows of a backlog into two part-full batches, one Cloudinary call more than needed.
+_CLAIM_TURN = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended('mediasync.cleanup.claim', 0))"
+)
 
 _LIVE = text("""
 SELECT DISTINCT public_id FROM media_assets
@@ -172,33 +177,15 @@ class Outcome:
 def claim(session: Session, token: str, limit: int) -> list[ClaimedRow]:
     """Lease up to `limit` due rows of one (resource_type, delivery_type).
 
-    Two workers claiming at once interleave under SKIP LOCKED and may each come away with
-    part of a batch; topping up from rows nobody holds keeps batches full, so a backlog of
-    N rows costs ceil(N / limit) calls to Cloudinary rather than a few more.
+    Claims take turns, so each takes every unheld due row of its group up to `limit`, and a
+    backlog of N rows costs ceil(N / limit) calls to Cloudinary, however many workers drain it.
     """
-    params: dict[str, object] = {
-        "token": token,
-        "resource_type": None,
-        "delivery_type": None,
-    }
-    claimed = [
-        ClaimedRow(*row) for row in session.execute(_CLAIM, {**params, "limit": limit})
-    ]
-    while claimed and len(claimed) < limit:
-        group = {
-            "resource_type": claimed[0].resource_type,
-            "delivery_type": claimed[0].delivery_type,
-        }
-        more = [
-            ClaimedRow(*row)
-            for row in session.execute(
-                _CLAIM, {**params, **group, "limit": limit - len(claimed)}
-            )
-        ]
-        if not more:
-            break
-        claimed += more
-    return sorted(claimed, key=lambda r: r.id)
+    session.execute(_CLAIM_TURN)
+    rows = session.execute(
+        _CLAIM,
+        {"token": token, "limit": limit},
+    )
+    return sorted((ClaimedRow(*row) for row in rows), key=lambda r: r.id)
 
 
 def live_public_ids(session: Session, rows: Sequence[ClaimedRow]) -> set[str]:
