@@ -15,22 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from db.models import MediaAsset
 from workers import events
 from workers.apply_refetch import AssetFetcher, refetch
-from workers.apply_rows import (
-    Outcome,
-    deleted_here,
-    find_live,
-    is_older,
-    lock,
-    newest_tombstone,
-    tombstone,
-    touch,
-    upsert,
-)
+from workers.apply_rows import Outcome, is_older, tombstone, touch, upsert
+from workers.asset_store import AssetStore, identity_of
 from workers.events import Identity
 
 # A folder rename re-fetches each asset in it; beyond this many, reconciliation does it.
@@ -39,7 +29,7 @@ MAX_FOLDER_REFETCH = 100
 
 @dataclass(frozen=True)
 class Context:
-    session: Session
+    store: AssetStore
     fetcher: AssetFetcher | None
     event_at: datetime  # when Cloudinary made the event (events.event_time)
     now: datetime
@@ -48,7 +38,7 @@ class Context:
         self, asset_id: str | None, identity: Identity | None, why: str
     ) -> Outcome:
         return refetch(
-            self.session, self.fetcher, asset_id, identity, now=self.now, why=why
+            self.store, self.fetcher, asset_id, identity, now=self.now, why=why
         )
 
 
@@ -68,7 +58,7 @@ def _upload(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     if identity is None:
         return [Outcome("stale", None, events.asset_id(body), "no public_id")]
     columns = events.asset_columns(body)
-    return [upsert(ctx.session, identity, columns, ctx.event_at, ctx.now)]
+    return [upsert(ctx.store, identity, columns, ctx.event_at, ctx.now)]
 
 
 def _delete(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
@@ -80,8 +70,8 @@ def _delete_one(ctx: Context, item: Mapping[str, Any]) -> Outcome:
     asset_id, version = events.asset_id(item), events.version(item)
     if identity is None:
         return Outcome("stale", None, asset_id, "no public_id")
-    lock(ctx.session, identity)
-    row = find_live(ctx.session, asset_id, identity)
+    ctx.store.lock(identity)
+    row = ctx.store.find_live(asset_id, identity)
     if row is not None:
         if _newer_version_held(row, version) or (
             (version is None or row.version is None)
@@ -90,21 +80,17 @@ def _delete_one(ctx: Context, item: Mapping[str, Any]) -> Outcome:
             return Outcome("stale", identity.public_id, asset_id, "newer state held")
         tombstone(row, ctx.event_at, ctx.now)
         return Outcome("applied", row.public_id, row.asset_id, "deleted")
-    if deleted_here(ctx.session, asset_id, identity, version, ctx.event_at):
+    if ctx.store.deleted_here(asset_id, identity, version, ctx.event_at):
         # the echo of our own cleanup: its queue row already guards against a late upload
         return Outcome("applied", identity.public_id, asset_id, "already deleted here")
-    held = newest_tombstone(ctx.session, asset_id, identity)
+    held = ctx.store.newest_tombstone(asset_id, identity)
     if held is None:
         # Deleted before we saw it uploaded: keep a tombstone so a late upload of this
         # version cannot create a live row.
-        held = MediaAsset(
-            public_id=identity.public_id,
-            resource_type=identity.resource_type,
-            delivery_type=identity.delivery_type,
-        )
+        held = ctx.store.new_row(identity)
         for name, value in events.asset_columns(item).items():
             setattr(held, name, value)
-        ctx.session.add(held)
+        ctx.store.track(held)
     elif version is not None and (held.version is None or version > held.version):
         held.version = version
     tombstone(held, ctx.event_at, ctx.now)
@@ -121,31 +107,30 @@ def _rename(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     target = events.identity(body, "to_public_id")
     if target is None:
         return [Outcome("stale", None, asset_id, "no to_public_id")]
-    lock(ctx.session, source, target)
-    row = find_live(ctx.session, asset_id, source)
+    ctx.store.lock(source, target)
+    row = ctx.store.find_live(asset_id, source)
     if row is None:
         return [ctx.refetch(asset_id, target, "renamed asset not held")]
     if is_older(row, None, ctx.event_at):
-        return [
-            ctx.refetch(row.asset_id or asset_id, _identity_of(row), "older rename")
-        ]
+        return [ctx.refetch(row.asset_id or asset_id, identity_of(row), "older rename")]
     target = Identity(
         target.public_id,
         _str(body, "resource_type") or row.resource_type,
         _str(body, "type") or row.delivery_type,
     )
-    occupant = find_live(ctx.session, None, target)
+    occupant = ctx.store.find_live(None, target)
     outcomes = []
-    if occupant is not None and occupant.id != row.id:
+    if occupant is not None and occupant is not row:
         # an overwriting rename replaced the asset that had this name
         tombstone(occupant, ctx.event_at, ctx.now)
         # before the rename's UPDATE, or the live-identity index sees two live rows
-        ctx.session.flush()
+        ctx.store.session.flush()
         outcomes.append(
             Outcome("applied", occupant.public_id, occupant.asset_id, "replaced")
         )
     row.public_id = target.public_id
     row.resource_type, row.delivery_type = target.resource_type, target.delivery_type
+    ctx.store.track(row)
     _assign_present(row, body, ("display_name",))
     if (folder := events.asset_columns(body).get("folder")) is not None:
         row.folder = folder
@@ -161,13 +146,13 @@ def _diff(apply_one: Callable[[MediaAsset, Mapping[str, Any]], None]) -> Handler
         outcomes = []
         for item in events.resources(body):
             identity, asset_id = events.identity(item), events.asset_id(item)
-            lock(ctx.session, identity)
-            row = find_live(ctx.session, asset_id, identity)
+            ctx.store.lock(identity)
+            row = ctx.store.find_live(asset_id, identity)
             if row is None:
                 outcomes.append(ctx.refetch(asset_id, identity, "asset not held"))
             elif is_older(row, None, ctx.event_at):
                 outcomes.append(
-                    ctx.refetch(row.asset_id, _identity_of(row), "older change")
+                    ctx.refetch(row.asset_id, identity_of(row), "older change")
                 )
             else:
                 apply_one(row, item)
@@ -226,7 +211,7 @@ def _folder_renamed(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     old = _str(body, "from_path")
     if not old:
         return [Outcome("recorded", detail="no from_path")]
-    rows = ctx.session.scalars(
+    rows = ctx.store.session.scalars(
         select(MediaAsset)
         .where(
             MediaAsset.deleted_at.is_(None),
@@ -242,17 +227,13 @@ def _folder_renamed(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
             row.sync_status = "needs_refresh"
         return [Outcome("needs_refresh", detail=f"folder {old!r}: too many assets")]
     return [
-        ctx.refetch(row.asset_id, _identity_of(row), "folder renamed") for row in rows
+        ctx.refetch(row.asset_id, identity_of(row), "folder renamed") for row in rows
     ]
 
 
 def _recorded(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     # no mirror column reflects these (derived assets, folders); the inbox row is the record
     return [Outcome("recorded", _str(body, "public_id"), events.asset_id(body))]
-
-
-def _identity_of(row: MediaAsset) -> Identity:
-    return Identity(row.public_id, row.resource_type, row.delivery_type)
 
 
 def _assign_present(
@@ -304,3 +285,15 @@ HANDLERS: dict[str, Handler] = {
     "create_folder": _recorded,
     "delete_folder": _recorded,
 }
+
+
+def keys_of(body: Mapping[str, Any]) -> tuple[list[Identity | None], list[str | None]]:
+    """The identities and asset_ids an event names: what its batch locks and loads up front
+    (anything else a handler looks up is locked and loaded when it does)."""
+    items = [body, *events.resources(body)]
+    identities = [events.identity(item) for item in items]
+    identities += [
+        events.identity(body, "from_public_id"),
+        events.identity(body, "to_public_id"),
+    ]
+    return identities, [events.asset_id(item) for item in items]

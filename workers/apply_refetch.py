@@ -17,17 +17,10 @@ from typing import Any, Protocol
 
 import redis
 from cloudinary.exceptions import NotFound, RateLimited
-from sqlalchemy.orm import Session
 
 from workers import events
-from workers.apply_rows import (
-    Outcome,
-    find_live,
-    lock,
-    mark_needs_refresh,
-    tombstone,
-    upsert,
-)
+from workers.apply_rows import Outcome, mark_needs_refresh, tombstone, upsert
+from workers.asset_store import AssetStore
 from workers.cloudinary_client import CloudinaryClient, rate_limit_of
 from workers.events import Identity
 from workers.rate_governor import RateGovernor
@@ -100,7 +93,7 @@ class BudgetedFetcher:
 
 
 def refetch(
-    session: Session,
+    store: AssetStore,
     fetcher: AssetFetcher | None,
     asset_id: str | None,
     identity: Identity | None,
@@ -113,7 +106,7 @@ def refetch(
         return Outcome("stale", None, None, f"{why}; names no asset")
     if fetcher is None:
         # reconciliation picks up rows marked so
-        mark_needs_refresh(session, asset_id, identity)
+        mark_needs_refresh(store, asset_id, identity)
         return Outcome("needs_refresh", public_id, asset_id, f"{why}; no account")
     try:
         if asset_id is not None:
@@ -124,28 +117,28 @@ def refetch(
                 identity.public_id, identity.resource_type, identity.delivery_type
             )
     except (RateLimited, OverBudget):
-        mark_needs_refresh(session, asset_id, identity)
+        mark_needs_refresh(store, asset_id, identity)
         return Outcome("needs_refresh", public_id, asset_id, f"{why}; rate limited")
     except NotFound:
-        return _gone(session, asset_id, identity, now, why)
+        return _gone(store, asset_id, identity, now, why)
     fetched: dict[str, Any] = dict(resource)
     fetched_identity = events.identity(fetched) or identity
     if fetched_identity is None:
         return Outcome("stale", public_id, asset_id, f"{why}; answer names no asset")
-    outcome = upsert(session, fetched_identity, events.asset_columns(fetched), now, now)
+    outcome = upsert(store, fetched_identity, events.asset_columns(fetched), now, now)
     return replace(outcome, detail=f"{why}; re-fetched ({outcome.detail or 'ok'})")
 
 
 def _gone(
-    session: Session,
+    store: AssetStore,
     asset_id: str | None,
     identity: Identity | None,
     now: datetime,
     why: str,
 ) -> Outcome:
     """Cloudinary no longer has the asset: the mirror's live row is a tombstone now."""
-    lock(session, identity)
-    row = find_live(session, asset_id, identity)
+    store.lock(identity)
+    row = store.find_live(asset_id, identity)
     public_id = identity.public_id if identity else None
     if row is None:
         return Outcome("applied", public_id, asset_id, f"{why}; not in Cloudinary")

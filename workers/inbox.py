@@ -1,16 +1,18 @@
-"""The webhook inbox as a queue: claim due rows in batches, apply each, record, retry, purge.
+"""The webhook inbox as a queue: claim due rows in batches, apply them, record, retry, purge.
 
 A batch is one transaction: claimed with FOR UPDATE SKIP LOCKED (any number of workers),
-each row applied inside its own SAVEPOINT (one bad event does not poison the others), its
-status and audit rows written in the same transaction as its effect. A worker killed
-mid-batch rolls all of it back and the rows stay pending: exactly-once effect.
+applied together (a handful of statements for the whole batch), with each row's status and
+audit rows written in the same transaction as its effect; should one event fail, the batch
+is applied again row by row, each in its own SAVEPOINT, so one bad event does not poison
+the others. A worker killed mid-batch rolls all of it back and the rows stay pending:
+exactly-once effect.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,11 +22,14 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from db.models import SyncLogEntry, WebhookInbox
-from workers import events
-from workers.apply import Context, apply_event
+from db.models import WebhookInbox
+from workers import events, inbox_record
+from workers.apply import Context, apply_event, keys_of
 from workers.apply_refetch import AssetFetcher
 from workers.apply_rows import Outcome
+from workers.asset_store import AssetStore
+from workers.events import Identity
+from workers.inbox_record import Applied
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +64,45 @@ def apply_batch(
     limit: int = BATCH_SIZE,
     row_delay_s: float = 0.0,
 ) -> BatchResult:
-    """Claim up to `limit` due rows and apply them; the caller commits."""
+    """Claim up to `limit` due rows and apply them; the caller commits.
+
+    The batch is applied together first: its rows locked and loaded in a few statements,
+    every event applied in memory, the changes and the records written set-based. If
+    anything in it fails, that attempt is rolled back and the batch is applied again one
+    row at a time, each in its own savepoint, so the bad event is recorded for a retry and
+    the others still apply.
+    """
     # Everything this transaction deletes, Cloudinary deleted first: queue no cleanup.
     session.execute(text("SET LOCAL mediasync.origin = 'cloudinary'"))
     rows = session.execute(_CLAIM, {"limit": limit}).all()
+    if not rows:
+        return BatchResult(0, 0, None)
+    # an event that failed in the batch keeps its error: it is not tried twice in one go
+    known_failures: dict[int, EventFailed] = {}
+    try:
+        with session.begin_nested():
+            results = _apply_together(session, rows, fetcher, row_delay_s)
+    except EventFailed as exc:
+        known_failures[exc.inbox_id] = exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise  # the database is gone: the whole batch rolls back, nothing to record
+        logger.info("inbox batch of %d: %s; applying row by row", len(rows), exc)
+    except Exception as exc:
+        logger.info(
+            "inbox batch of %d: %s; applying row by row", len(rows), type(exc).__name__
+        )
+    else:
+        for result in results:
+            _log_applied(result)
+        return BatchResult(len(rows), 0, None)
     failed, retry_in = 0, None
     for row in rows:
-        delay = _apply_row(session, row, fetcher)
+        if row.id in known_failures:
+            known = known_failures[row.id]
+            delay = _record_failure(session, row, known.error, known.started)
+        else:
+            delay = _apply_row(session, row, fetcher)
         if delay is not None:
             failed += 1
             retry_in = delay if retry_in is None else min(retry_in, delay)
@@ -74,34 +111,72 @@ def apply_batch(
     return BatchResult(len(rows), failed, retry_in)
 
 
+class EventFailed(Exception):
+    """One event of a batch applied together raised (a Cloudinary error, an odd payload)."""
+
+    def __init__(self, inbox_id: int, error: Exception, started: float) -> None:
+        super().__init__(f"inbox {inbox_id}: {type(error).__name__}")
+        self.inbox_id, self.error, self.started = inbox_id, error, started
+
+
+def _apply_together(
+    session: Session,
+    rows: Sequence[Any],
+    fetcher: AssetFetcher | None,
+    row_delay_s: float,
+) -> list[Applied]:
+    store = AssetStore(session)
+    identities: list[Identity | None] = []
+    asset_ids: list[str | None] = []
+    for row in rows:
+        named = keys_of(_body(row))
+        identities += named[0]
+        asset_ids += named[1]
+    store.load(identities, asset_ids)
+    results = []
+    for row in rows:
+        started = time.perf_counter()
+        try:
+            results.append(_apply_event(store, row, fetcher))
+        except DBAPIError:
+            raise  # not this event's own fault alone: the batch goes row by row
+        except Exception as exc:
+            raise EventFailed(row.id, exc, started) from exc
+        if row_delay_s:
+            time.sleep(row_delay_s)  # testing aid: see Settings.apply_row_delay_ms
+    session.flush()
+    inbox_record.record_applied(session, results)
+    return results
+
+
+def _apply_event(store: AssetStore, row: Any, fetcher: AssetFetcher | None) -> Applied:
+    started = time.perf_counter()
+    body = _body(row)
+    event_at = events.event_time(body, row.signed_at) or row.received_at
+    ctx = Context(store, fetcher, event_at, datetime.now(UTC))
+    outcomes = apply_event(ctx, row.notification_type, body)
+    status = "applied" if outcomes is not None else "ignored"
+    if outcomes is None:
+        outcomes = [Outcome("ignored", detail="type not handled")]
+    elif not outcomes:
+        outcomes = [Outcome("recorded", detail="names no asset")]
+    duration_ms = (time.perf_counter() - started) * 1000
+    return Applied(row.id, row.notification_type, status, outcomes, duration_ms)
+
+
 def _apply_row(
     session: Session, row: Any, fetcher: AssetFetcher | None
 ) -> float | None:
-    """Apply one claimed row; on failure record it and return the retry delay."""
+    """Apply one claimed row in its own savepoint; on failure record it and return the
+    retry delay."""
     started = time.perf_counter()
-    now = datetime.now(UTC)
-    body: dict[str, Any] = row.body if isinstance(row.body, dict) else {}
-    event_at = events.event_time(body, row.signed_at) or row.received_at
     try:
         with session.begin_nested():
-            ctx = Context(session, fetcher, event_at, now)
-            outcomes = apply_event(ctx, row.notification_type, body)
-            status = "applied" if outcomes is not None else "ignored"
-            if outcomes is None:
-                outcomes = [Outcome("ignored", detail="type not handled")]
-            elif not outcomes:
-                outcomes = [Outcome("recorded", detail="names no asset")]
-            _log(session, row, outcomes, started)
-            session.execute(
-                update(WebhookInbox)
-                .where(WebhookInbox.id == row.id)
-                .values(
-                    status=status,
-                    attempts=WebhookInbox.attempts + 1,
-                    applied_at=func.now(),
-                    last_error=None,
-                )
-            )
+            store = AssetStore(session)
+            store.load(*keys_of(_body(row)))
+            result = _apply_event(store, row, fetcher)
+            session.flush()
+            inbox_record.record_applied(session, [result])
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise  # the database is gone: the whole batch rolls back, nothing to record
@@ -110,14 +185,22 @@ def _apply_row(
         # any bad event (odd payload, Cloudinary error, deadlock) is recorded and retried,
         # then left `failed` for an operator; it never stops the rest of the batch
         return _record_failure(session, row, exc, started)
+    _log_applied(result)
+    return None
+
+
+def _body(row: Any) -> dict[str, Any]:
+    return row.body if isinstance(row.body, dict) else {}
+
+
+def _log_applied(result: Applied) -> None:
     logger.info(
         "inbox %s %s: %s",
-        row.id,
-        row.notification_type,
-        ", ".join(o.status for o in outcomes),
-        extra={"inbox_id": row.id},
+        result.inbox_id,
+        result.notification_type,
+        ", ".join(o.status for o in result.outcomes),
+        extra={"inbox_id": result.inbox_id},
     )
-    return None
 
 
 def _record_failure(
@@ -128,18 +211,16 @@ def _record_failure(
     final = attempts >= MAX_ATTEMPTS
     # 10 s, 20 s, 40 s, 80 s: Cloudinary hiccups and deadlocks clear long before the end
     delay = 10.0 * 2 ** (attempts - 1)
-    session.execute(
-        update(WebhookInbox)
-        .where(WebhookInbox.id == row.id)
-        .values(
-            status="failed" if final else "pending",
-            attempts=attempts,
-            last_error=error,
-            next_attempt_at=func.now() + timedelta(seconds=delay),
-        )
-    )
     outcome = Outcome("failed" if final else "retry", detail=error)
-    _log(session, row, [outcome], started)
+    duration_ms = (time.perf_counter() - started) * 1000
+    inbox_record.record_failure(
+        session,
+        Applied(row.id, row.notification_type, "failed", [outcome], duration_ms),
+        attempts=attempts,
+        error=error,
+        final=final,
+        delay_s=delay,
+    )
     logger.warning(
         "inbox %s %s attempt %s failed%s: %s",
         row.id,
@@ -150,29 +231,6 @@ def _record_failure(
         extra={"inbox_id": row.id},
     )
     return None if final else delay
-
-
-def _log(session: Session, row: Any, outcomes: list[Outcome], started: float) -> None:
-    duration_ms = (time.perf_counter() - started) * 1000
-    for outcome in outcomes:
-        details: dict[str, Any] = {"inbox_id": row.id}
-        if outcome.detail:
-            details["detail"] = outcome.detail
-        session.add(
-            SyncLogEntry(
-                operation=row.notification_type,
-                status=outcome.status,
-                public_id=outcome.public_id,
-                asset_id=outcome.asset_id,
-                source="webhook",
-                error_message=outcome.detail
-                if outcome.status in ("retry", "failed")
-                else None,
-                duration_ms=duration_ms,
-                details=details,
-            )
-        )
-    session.flush()
 
 
 @dataclass(frozen=True)
@@ -189,8 +247,14 @@ def drain(
     row_delay_s: float = 0.0,
     limit: int = BATCH_SIZE,
     max_batches: int = 20,
+    on_backlog: Callable[[], None] | None = None,
 ) -> DrainResult:
-    """Apply batches, each in its own transaction from `begin()`, until none is due."""
+    """Apply batches, each in its own transaction from `begin()`, until none is due.
+
+    `on_backlog` is called once, after the first full batch: there is more than one batch
+    to do, and another drain beside this one would halve the wait (SKIP LOCKED keeps them
+    apart).
+    """
     claimed, retry_in = 0, None
     for _ in range(max_batches):
         with begin() as session:
@@ -202,6 +266,9 @@ def drain(
             retry_in = min(result.retry_in, retry_in or result.retry_in)
         if result.claimed < limit:
             return DrainResult(claimed, False, retry_in)
+        if on_backlog is not None:
+            on_backlog()
+            on_backlog = None
     return DrainResult(claimed, True, retry_in)
 
 

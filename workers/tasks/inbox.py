@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 import redis
+from kombu.exceptions import KombuError
 from sqlalchemy.exc import OperationalError
 
 from workers import inbox
@@ -48,6 +49,7 @@ def apply_inbox(inbox_id: int | None = None) -> int:
         session_scope,
         fetcher=_fetcher(settings),
         row_delay_s=settings.apply_row_delay_ms / 1000,
+        on_backlog=lambda: _wake_another(settings.broker_url),
     )
     if result.more:
         wake()  # keep each task short; the next one continues
@@ -93,6 +95,28 @@ def _fetcher(settings: Settings) -> BudgetedFetcher | None:
         _redis_client(settings.redis_url), settings.cloudinary.cloud_name
     )
     return BudgetedFetcher(client, governor)
+
+
+def _wake_another(broker_url: str) -> None:
+    """A backlog: queue one more drain, so that every worker process can take a share.
+
+    Each drain asks for at most one more, and none while one is queued and not started
+    (the receiver's key), so a backlog fans out to the free workers and no further.
+    """
+    if broker_url.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            queued = not _redis_client(broker_url).set(
+                WAKEUP_KEY, "backlog", nx=True, ex=WAKEUP_TTL_S
+            )
+        except redis.RedisError:
+            return  # the drain in progress goes on; the sweep covers the rest
+        if queued:
+            return
+    try:
+        wake()
+    except (KombuError, OSError) as exc:
+        # the drain in progress goes on alone; the sweep wakes whatever it leaves
+        logger.warning("could not queue another drain: %s", type(exc).__name__)
 
 
 def _release_wakeup(broker_url: str) -> None:

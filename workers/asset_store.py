@@ -1,0 +1,255 @@
+"""The media_assets rows an apply batch touches: locked and loaded in a few statements, then
+looked up in memory.
+
+Applying an event means several lookups (the live row by asset_id, by identity, the newest
+tombstone, the cleanup rows that say this database deleted it). Asked one event at a time
+that is ten statements per event; here the batch locks its identities and loads every row
+they (or their asset_ids) name in three statements, and the event logic reads memory.
+A key the batch did not name (an Admin API answer, a folder rename) is locked and loaded on
+first use, so nothing is ever looked up in a partial view.
+
+Rows created or changed in memory are flushed by the caller; `track` keeps the indexes true
+when a row's identity or asset_id changes, `restored` mirrors the restore trigger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from db.models import MediaAsset
+from workers.events import Identity
+
+# Sorted by lock hash, so two batches naming the same identities cannot take them in
+# opposite orders (a deadlock Postgres would have to break).
+_LOCK = text("""
+SELECT pg_advisory_xact_lock(h)
+  FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
+          FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) locks
+""")
+
+# Every column, as the ORM loads a MediaAsset; locked, as the apply is about to change them.
+_ASSETS = text("""
+SELECT * FROM media_assets
+ WHERE id IN (
+    SELECT m.id FROM media_assets m
+      JOIN unnest(CAST(:public_ids AS text[]), CAST(:resource_types AS text[]),
+                  CAST(:delivery_types AS text[]))
+           AS k(public_id, resource_type, delivery_type)
+     USING (public_id, resource_type, delivery_type)
+    UNION
+    SELECT id FROM media_assets WHERE asset_id = ANY(CAST(:asset_ids AS text[])))
+ ORDER BY id
+   FOR UPDATE
+""")
+
+_CLEANUPS = text("""
+SELECT c.id, c.public_id, c.resource_type, c.delivery_type, c.asset_id, c.version,
+       c.created_at, c.status
+  FROM cloudinary_cleanup_queue c
+ WHERE c.id IN (
+    SELECT q.id FROM cloudinary_cleanup_queue q
+      JOIN unnest(CAST(:public_ids AS text[]), CAST(:resource_types AS text[]),
+                  CAST(:delivery_types AS text[]))
+           AS k(public_id, resource_type, delivery_type)
+     USING (public_id, resource_type, delivery_type)
+    UNION
+    SELECT id FROM cloudinary_cleanup_queue WHERE asset_id = ANY(CAST(:asset_ids AS text[])))
+""")
+
+
+@dataclass
+class CleanupRow:
+    """What the apply needs of a cloudinary_cleanup_queue row: that this database deleted
+    that asset version (a hard delete leaves no tombstone, only this row)."""
+
+    id: int
+    identity: Identity
+    asset_id: str | None
+    version: int | None
+    created_at: datetime
+    status: str
+
+
+def identity_of(row: MediaAsset) -> Identity:
+    return Identity(row.public_id, row.resource_type, row.delivery_type)
+
+
+class AssetStore:
+    """One transaction's locked view of the media_assets rows (and cleanup rows) it names."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._identities: set[Identity] = set()  # locked, and every row of each loaded
+        self._asset_ids: set[str] = set()  # every row of each loaded
+        self._by_identity: dict[Identity, list[MediaAsset]] = {}
+        self._by_asset_id: dict[str, list[MediaAsset]] = {}
+        self._cleanups: dict[int, CleanupRow] = {}
+        self._cleanups_by_identity: dict[Identity, list[CleanupRow]] = {}
+        self._cleanups_by_asset_id: dict[str, list[CleanupRow]] = {}
+
+    def load(
+        self,
+        identities: Iterable[Identity | None],
+        asset_ids: Iterable[str | None] = (),
+    ) -> None:
+        """Lock these identities and load every row they or these asset_ids name."""
+        new_identities = sorted(
+            {i for i in identities if i is not None} - self._identities,
+            key=lambda i: i.lock_key,
+        )
+        new_asset_ids = sorted({a for a in asset_ids if a} - self._asset_ids)
+        if not new_identities and not new_asset_ids:
+            return
+        if new_identities:
+            self.session.execute(_LOCK, {"keys": [i.lock_key for i in new_identities]})
+        keys: dict[str, Any] = {
+            "public_ids": [i.public_id for i in new_identities],
+            "resource_types": [i.resource_type for i in new_identities],
+            "delivery_types": [i.delivery_type for i in new_identities],
+            "asset_ids": new_asset_ids,
+        }
+        self._identities.update(new_identities)
+        self._asset_ids.update(new_asset_ids)
+        for row in self.session.scalars(
+            select(MediaAsset).from_statement(_ASSETS), keys
+        ):
+            self.track(row)
+        for cleanup in self.session.execute(_CLEANUPS, keys):
+            self._track_cleanup(
+                CleanupRow(
+                    id=cleanup.id,
+                    identity=Identity(
+                        cleanup.public_id, cleanup.resource_type, cleanup.delivery_type
+                    ),
+                    asset_id=cleanup.asset_id,
+                    version=cleanup.version,
+                    created_at=cleanup.created_at,
+                    status=cleanup.status,
+                )
+            )
+
+    def lock(self, *identities: Identity | None) -> None:
+        self.load(identities)
+
+    def track(self, row: MediaAsset) -> None:
+        """Index `row` under its current identity and asset_id (after a change to either)."""
+        by_identity = self._by_identity.setdefault(identity_of(row), [])
+        if not any(r is row for r in by_identity):
+            by_identity.append(row)
+        if row.asset_id is not None:
+            by_asset_id = self._by_asset_id.setdefault(row.asset_id, [])
+            if not any(r is row for r in by_asset_id):
+                by_asset_id.append(row)
+
+    def add(self, row: MediaAsset) -> None:
+        self.session.add(row)
+        self.track(row)
+
+    def new_row(self, identity: Identity) -> MediaAsset:
+        """A row for `identity`, added to the session; the server defaults spelled out,
+        since a later event in the batch may read them before the row is flushed."""
+        row = MediaAsset(
+            public_id=identity.public_id,
+            resource_type=identity.resource_type,
+            delivery_type=identity.delivery_type,
+            tags=[],
+            context={},
+            metadata_={},
+            sync_status="synced",
+        )
+        self.add(row)
+        return row
+
+    def live_by_identity(self, identity: Identity) -> MediaAsset | None:
+        self.load([identity])
+        for row in self._by_identity.get(identity, ()):
+            if row.deleted_at is None and identity_of(row) == identity:
+                return row
+        return None
+
+    def live_by_asset_id(self, asset_id: str | None) -> MediaAsset | None:
+        if asset_id is None:
+            return None
+        self.load((), [asset_id])
+        live = [
+            row
+            for row in self._by_asset_id.get(asset_id, ())
+            if row.deleted_at is None and row.asset_id == asset_id
+        ]
+        # the oldest row first, as an `ORDER BY id` would (rows not yet flushed last)
+        live.sort(key=lambda row: (row.id is None, row.id or 0))
+        return live[0] if live else None
+
+    def find_live(
+        self, asset_id: str | None, identity: Identity | None
+    ) -> MediaAsset | None:
+        """The live row, by the immutable asset_id first (it survives renames)."""
+        row = self.live_by_asset_id(asset_id)
+        if row is None and identity is not None:
+            row = self.live_by_identity(identity)
+        return row
+
+    def newest_tombstone(
+        self, asset_id: str | None, identity: Identity
+    ) -> MediaAsset | None:
+        self.load([identity], [asset_id])
+        candidates = [*self._by_identity.get(identity, ())]
+        if asset_id is not None:
+            candidates += self._by_asset_id.get(asset_id, ())
+        dead = [
+            row
+            for row in candidates
+            if row.deleted_at is not None
+            and (
+                identity_of(row) == identity
+                or (asset_id is not None and row.asset_id == asset_id)
+            )
+        ]
+        # the highest version, then the latest deletion, as the SQL this replaces ordered
+        dead.sort(key=lambda row: (row.version or 0, row.deleted_at), reverse=True)
+        return dead[0] if dead else None
+
+    def deleted_here(
+        self,
+        asset_id: str | None,
+        identity: Identity,
+        version: int | None,
+        event_at: datetime,
+    ) -> bool:
+        """Whether this database deleted that asset version, or (version unknown) deleted
+        it at or after `event_at`."""
+        self.load([identity], [asset_id])
+        candidates = [*self._cleanups_by_identity.get(identity, ())]
+        if asset_id is not None:
+            candidates += self._cleanups_by_asset_id.get(asset_id, ())
+        for cleanup in candidates:
+            # `skipped`: the row was restored before the cleanup ran, so not deleted after all
+            if cleanup.status == "skipped":
+                continue
+            if version is not None:
+                if cleanup.version is not None and cleanup.version >= version:
+                    return True
+            elif cleanup.created_at >= event_at:
+                return True
+        return False
+
+    def restored(self, row: MediaAsset) -> None:
+        """Mirror media_assets_cancel_cleanup: reviving a row cancels the pending cleanups of
+        its identity (the trigger does it in the database when the row is flushed)."""
+        for cleanup in self._cleanups_by_identity.get(identity_of(row), ()):
+            if cleanup.status == "pending":
+                cleanup.status = "skipped"
+
+    def _track_cleanup(self, cleanup: CleanupRow) -> None:
+        if cleanup.id in self._cleanups:
+            return
+        self._cleanups[cleanup.id] = cleanup
+        self._cleanups_by_identity.setdefault(cleanup.identity, []).append(cleanup)
+        if cleanup.asset_id is not None:
+            self._cleanups_by_asset_id.setdefault(cleanup.asset_id, []).append(cleanup)
