@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from db.models import MediaAsset
 from workers import events
 from workers.apply_refetch import AssetFetcher, refetch
 from workers.apply_rows import Outcome, is_older, tombstone, touch, upsert
+from workers.asset_row import AssetRow
 from workers.asset_store import AssetStore, identity_of
 from workers.events import Identity
 
@@ -97,7 +95,7 @@ def _delete_one(ctx: Context, item: Mapping[str, Any]) -> Outcome:
     return Outcome("applied", identity.public_id, asset_id, "tombstone")
 
 
-def _newer_version_held(row: MediaAsset, version: int | None) -> bool:
+def _newer_version_held(row: AssetRow, version: int | None) -> bool:
     return version is not None and row.version is not None and row.version > version
 
 
@@ -124,7 +122,7 @@ def _rename(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
         # an overwriting rename replaced the asset that had this name
         tombstone(occupant, ctx.event_at, ctx.now)
         # before the rename's UPDATE, or the live-identity index sees two live rows
-        ctx.store.session.flush()
+        ctx.store.flush()
         outcomes.append(
             Outcome("applied", occupant.public_id, occupant.asset_id, "replaced")
         )
@@ -139,7 +137,7 @@ def _rename(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     return outcomes
 
 
-def _diff(apply_one: Callable[[MediaAsset, Mapping[str, Any]], None]) -> Handler:
+def _diff(apply_one: Callable[[AssetRow, Mapping[str, Any]], None]) -> Handler:
     """A handler applying `apply_one` to each named asset that is held and not newer."""
 
     def handler(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
@@ -163,7 +161,7 @@ def _diff(apply_one: Callable[[MediaAsset, Mapping[str, Any]], None]) -> Handler
     return handler
 
 
-def _tags(row: MediaAsset, item: Mapping[str, Any]) -> None:
+def _tags(row: AssetRow, item: Mapping[str, Any]) -> None:
     removed = set(_strings(item.get("removed")))
     tags = [tag for tag in row.tags if tag not in removed]
     tags += [
@@ -172,7 +170,7 @@ def _tags(row: MediaAsset, item: Mapping[str, Any]) -> None:
     row.tags = tags
 
 
-def _context(row: MediaAsset, item: Mapping[str, Any]) -> None:
+def _context(row: AssetRow, item: Mapping[str, Any]) -> None:
     context = dict(row.context)
     for key in ("added", "updated"):
         context.update(_pairs(item.get(key)))
@@ -182,13 +180,13 @@ def _context(row: MediaAsset, item: Mapping[str, Any]) -> None:
     row.context = context
 
 
-def _display_name(row: MediaAsset, item: Mapping[str, Any]) -> None:
+def _display_name(row: AssetRow, item: Mapping[str, Any]) -> None:
     name = _str(item, "new_display_name") or _str(item, "display_name")
     if name is not None:
         row.display_name = name
 
 
-def _move(row: MediaAsset, item: Mapping[str, Any]) -> None:
+def _move(row: AssetRow, item: Mapping[str, Any]) -> None:
     folder = _str(item, "to_asset_folder")
     if folder is not None:
         row.folder = folder
@@ -211,17 +209,7 @@ def _folder_renamed(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     old = _str(body, "from_path")
     if not old:
         return [Outcome("recorded", detail="no from_path")]
-    rows = ctx.store.session.scalars(
-        select(MediaAsset)
-        .where(
-            MediaAsset.deleted_at.is_(None),
-            (MediaAsset.folder == old)
-            | MediaAsset.folder.startswith(old + "/", autoescape=True),
-        )
-        .order_by(MediaAsset.id)
-        .limit(MAX_FOLDER_REFETCH + 1)
-        .with_for_update()
-    ).all()
+    rows = ctx.store.live_in_folder(old, MAX_FOLDER_REFETCH + 1)
     if len(rows) > MAX_FOLDER_REFETCH:
         for row in rows:
             row.sync_status = "needs_refresh"
@@ -237,7 +225,7 @@ def _recorded(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
 
 
 def _assign_present(
-    row: MediaAsset, item: Mapping[str, Any], names: tuple[str, ...]
+    row: AssetRow, item: Mapping[str, Any], names: tuple[str, ...]
 ) -> None:
     for name in names:
         if (value := _str(item, name)) is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from db.models import MediaAsset
+from workers.asset_row import AssetRow
 from workers.asset_store import AssetStore
 from workers.events import Identity
 
@@ -28,7 +28,7 @@ class Outcome:
     detail: str | None = None
 
 
-def is_older(row: MediaAsset, version: int | None, event_at: datetime) -> bool:
+def is_older(row: AssetRow, version: int | None, event_at: datetime) -> bool:
     """An event older than the row's state: a lower version, or the same (or unknown)
     version made before the row's newest applied event."""
     if version is not None and row.version is not None and version != row.version:
@@ -37,7 +37,7 @@ def is_older(row: MediaAsset, version: int | None, event_at: datetime) -> bool:
 
 
 def is_after_deletion(
-    tombstone: MediaAsset, version: int | None, event_at: datetime
+    tombstone: AssetRow, version: int | None, event_at: datetime
 ) -> bool:
     """A re-upload made after the asset was deleted (a new version) brings it back."""
     if version is not None and tombstone.version is not None:
@@ -80,13 +80,13 @@ def upsert(
     return Outcome("applied", identity.public_id, asset_id, "created")
 
 
-def tombstone(row: MediaAsset, event_at: datetime, now: datetime) -> None:
+def tombstone(row: AssetRow, event_at: datetime, now: datetime) -> None:
     """Mark a row deleted by Cloudinary (the batch's SET LOCAL keeps the trigger quiet)."""
     row.deleted_at = now
     touch(row, event_at, now)
 
 
-def touch(row: MediaAsset, event_at: datetime, now: datetime) -> None:
+def touch(row: AssetRow, event_at: datetime, now: datetime) -> None:
     """Record that the row now reflects Cloudinary as of `event_at`."""
     if row.last_event_at is None or event_at > row.last_event_at:
         row.last_event_at = event_at
@@ -105,7 +105,7 @@ def mark_needs_refresh(
 
 def _assign(
     store: AssetStore,
-    row: MediaAsset,
+    row: AssetRow,
     columns: Mapping[str, Any],
     event_at: datetime,
     now: datetime,

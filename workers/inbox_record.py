@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from workers.apply_rows import Outcome
 
+# Parameters travel as one jsonb array of objects: serialized in C by json.dumps, where a
+# text[] per column would be adapted element by element in Python.
 _APPLIED = text("""
 UPDATE webhook_inbox i
    SET status = u.status, attempts = i.attempts + 1, applied_at = now(), last_error = NULL
-  FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[])) AS u(id, status)
+  FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id bigint, status text)
  WHERE i.id = u.id
 """)
 
@@ -34,12 +36,10 @@ _LOG = text("""
 INSERT INTO media_sync_log
     (operation, status, public_id, asset_id, source, error_message, duration_ms, details)
 SELECT u.operation, u.status, u.public_id, u.asset_id, 'webhook', u.error, u.duration_ms,
-       u.details::jsonb
-  FROM unnest(CAST(:operations AS text[]), CAST(:statuses AS text[]),
-              CAST(:public_ids AS text[]), CAST(:asset_ids AS text[]),
-              CAST(:errors AS text[]), CAST(:durations AS float8[]),
-              CAST(:details AS text[]))
-       AS u(operation, status, public_id, asset_id, error, duration_ms, details)
+       u.details
+  FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+       AS u(operation text, status text, public_id text, asset_id text, error text,
+            duration_ms double precision, details jsonb)
 """)
 
 
@@ -57,13 +57,8 @@ class Applied:
 def record_applied(session: Session, results: Sequence[Applied]) -> None:
     if not results:
         return
-    session.execute(
-        _APPLIED,
-        {
-            "ids": [r.inbox_id for r in results],
-            "statuses": [r.status for r in results],
-        },
-    )
+    rows = [{"id": r.inbox_id, "status": r.status} for r in results]
+    session.execute(_APPLIED, {"rows": json.dumps(rows)})
     log(session, results)
 
 
@@ -91,27 +86,23 @@ def record_failure(
 
 def log(session: Session, results: Sequence[Applied]) -> None:
     """One media_sync_log row per outcome, naming the inbox row it came from."""
-    columns: dict[str, list[Any]] = {
-        "operations": [],
-        "statuses": [],
-        "public_ids": [],
-        "asset_ids": [],
-        "errors": [],
-        "durations": [],
-        "details": [],
-    }
+    rows = []
     for result in results:
         for outcome in result.outcomes:
             details: dict[str, Any] = {"inbox_id": result.inbox_id}
             if outcome.detail:
                 details["detail"] = outcome.detail
             failed = outcome.status in ("retry", "failed")
-            columns["operations"].append(result.notification_type)
-            columns["statuses"].append(outcome.status)
-            columns["public_ids"].append(outcome.public_id)
-            columns["asset_ids"].append(outcome.asset_id)
-            columns["errors"].append(outcome.detail if failed else None)
-            columns["durations"].append(result.duration_ms)
-            columns["details"].append(json.dumps(details))
-    if columns["statuses"]:
-        session.execute(_LOG, columns)
+            rows.append(
+                {
+                    "operation": result.notification_type,
+                    "status": outcome.status,
+                    "public_id": outcome.public_id,
+                    "asset_id": outcome.asset_id,
+                    "error": outcome.detail if failed else None,
+                    "duration_ms": result.duration_ms,
+                    "details": details,
+                }
+            )
+    if rows:
+        session.execute(_LOG, {"rows": json.dumps(rows)})

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from tests.webhook_receiver.helpers import (
     SECRET,
@@ -32,3 +33,23 @@ def receiver_client(settings: Settings) -> Iterator[FlaskClient]:
 @pytest.fixture(autouse=True)
 def _fresh_broker_pools() -> None:
     forget_stale_broker_pools()
+
+
+@pytest.fixture
+def poison(db_session):
+    """A real Postgres failure for one public_id (DDL in the test's rolled-back transaction)."""
+    db_session.execute(
+        text(
+            """
+            CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.public_id = 'f/poison' THEN RAISE EXCEPTION 'boom'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_poison BEFORE INSERT OR UPDATE ON media_assets
+                FOR EACH ROW EXECUTE FUNCTION test_poison();
+            """
+        )
+    )
+    yield
+    db_session.execute(text("DROP TRIGGER IF EXISTS test_poison ON media_assets"))

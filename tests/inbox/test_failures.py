@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, text
 
 from db.models import WebhookInbox
@@ -10,26 +9,6 @@ from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, inbox_row, live, log_for
 from workers import inbox
 from workers.inbox import MAX_ATTEMPTS, apply_batch
-
-
-@pytest.fixture
-def poison(db_session):
-    """A real Postgres failure for one public_id (DDL in the test's rolled-back transaction)."""
-    db_session.execute(
-        text(
-            """
-            CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.public_id = 'f/poison' THEN RAISE EXCEPTION 'boom'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER test_poison BEFORE INSERT OR UPDATE ON media_assets
-                FOR EACH ROW EXECUTE FUNCTION test_poison();
-            """
-        )
-    )
-    yield
-    db_session.execute(text("DROP TRIGGER IF EXISTS test_poison ON media_assets"))
 
 
 def make_due(session, inbox_id):

@@ -1,0 +1,175 @@
+"""A media_assets row as the apply holds it in memory, and the statements that read and
+write such rows a batch at a time.
+
+A plain object rather than the ORM's MediaAsset: a batch creates and changes hundreds of
+rows, and writing them as one INSERT and one UPDATE (the rows travel as one jsonb
+parameter) costs a small fraction of the ORM's unit of work for the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# The columns the apply reads and writes; `id` and `created_at` are the database's.
+COLUMNS = (
+    "asset_id",
+    "public_id",
+    "resource_type",
+    "delivery_type",
+    "version",
+    "format",
+    "bytes",
+    "width",
+    "height",
+    "duration",
+    "folder",
+    "display_name",
+    "tags",
+    "context",
+    "metadata_",
+    "secure_url",
+    "etag",
+    "cloudinary_created_at",
+    "updated_at",
+    "deleted_at",
+    "sync_status",
+    "synced_at",
+    "last_event_at",
+)
+
+
+@dataclass(eq=False, slots=True)
+class AssetRow:
+    """One media_assets row (attribute names as db.models.MediaAsset's); `id` is None until
+    the row is inserted."""
+
+    public_id: str
+    resource_type: str = "image"
+    delivery_type: str = "upload"
+    id: int | None = None
+    asset_id: str | None = None
+    version: int | None = None
+    format: str | None = None
+    bytes: int | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    folder: str | None = None
+    display_name: str | None = None
+    tags: list[str] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    metadata_: dict[str, Any] = field(default_factory=dict)
+    secure_url: str | None = None
+    etag: str | None = None
+    cloudinary_created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+    sync_status: str = "synced"
+    synced_at: datetime | None = None
+    last_event_at: datetime | None = None
+
+    def values(self) -> tuple[Any, ...]:
+        """The written columns' values, to tell a changed row from an untouched one (tags and
+        context are copied: a change made in place must still show)."""
+        return tuple(
+            v.copy() if isinstance(v, dict | list) else v
+            for v in (getattr(self, name) for name in COLUMNS)
+        )
+
+
+_SELECT_COLUMNS = ", ".join(
+    ["id", *("metadata AS metadata_" if c == "metadata_" else c for c in COLUMNS)]
+)
+
+# jsonb_to_recordset's column list: the rows travel as one jsonb array of objects.
+_RECORD = """jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(
+    id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
+    version bigint, format text, bytes bigint, width integer, height integer,
+    duration double precision, folder text, display_name text, tags jsonb, context jsonb,
+    metadata_ jsonb, secure_url text, etag text, cloudinary_created_at timestamptz,
+    updated_at timestamptz, deleted_at timestamptz, sync_status text,
+    synced_at timestamptz, last_event_at timestamptz)"""
+
+_NEW_IDS = text("""
+SELECT nextval(pg_get_serial_sequence('media_assets', 'id'))
+  FROM generate_series(1, :count)
+""")
+
+_INSERT = text(f"""
+INSERT INTO media_assets (id, asset_id, public_id, resource_type, delivery_type, version,
+    format, bytes, width, height, duration, folder, display_name, tags, context, metadata,
+    secure_url, etag, cloudinary_created_at, updated_at, deleted_at, sync_status,
+    synced_at, last_event_at)
+OVERRIDING SYSTEM VALUE
+SELECT u.id, u.asset_id, u.public_id, u.resource_type, u.delivery_type, u.version,
+       u.format, u.bytes, u.width, u.height, u.duration, u.folder, u.display_name,
+       ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.context, u.metadata_,
+       u.secure_url, u.etag, u.cloudinary_created_at, coalesce(u.updated_at, now()),
+       u.deleted_at, u.sync_status, u.synced_at, u.last_event_at
+  FROM {_RECORD}
+""")  # noqa: S608 -- a constant of this module, no input
+
+_UPDATE = text(f"""
+UPDATE media_assets m
+   SET asset_id = u.asset_id, public_id = u.public_id, resource_type = u.resource_type,
+       delivery_type = u.delivery_type, version = u.version, format = u.format,
+       bytes = u.bytes, width = u.width, height = u.height, duration = u.duration,
+       folder = u.folder, display_name = u.display_name,
+       tags = ARRAY(SELECT jsonb_array_elements_text(u.tags)), context = u.context,
+       metadata = u.metadata_, secure_url = u.secure_url, etag = u.etag,
+       cloudinary_created_at = u.cloudinary_created_at,
+       updated_at = coalesce(u.updated_at, now()), deleted_at = u.deleted_at,
+       sync_status = u.sync_status, synced_at = u.synced_at,
+       last_event_at = u.last_event_at
+  FROM {_RECORD}
+ WHERE m.id = u.id
+""")  # noqa: S608 -- a constant of this module, no input
+
+
+def select_sql(where: str, *, limit: bool = False) -> str:
+    """`SELECT <the row's columns> FROM media_assets WHERE <where>` by id, rows locked
+    (`limit`: at most :limit rows)."""
+    return (
+        f"SELECT {_SELECT_COLUMNS} FROM media_assets WHERE {where} ORDER BY id"  # noqa: S608 -- callers pass constants
+        + (" LIMIT :limit" if limit else "")
+        + " FOR UPDATE"
+    )
+
+
+def from_result(mapping: Any) -> AssetRow:
+    return AssetRow(**mapping)
+
+
+def insert(session: Session, rows: Sequence[AssetRow]) -> None:
+    """Insert rows that have no id yet; each gets its id."""
+    if not rows:
+        return
+    ids = session.scalars(_NEW_IDS, {"count": len(rows)}).all()
+    for row, new_id in zip(rows, ids, strict=True):
+        row.id = int(new_id)
+    session.execute(_INSERT, {"rows": _json(rows)})
+
+
+def update(session: Session, rows: Sequence[AssetRow]) -> None:
+    if rows:
+        session.execute(_UPDATE, {"rows": _json(rows)})
+
+
+def _json(rows: Sequence[AssetRow]) -> str:
+    return json.dumps(
+        [{"id": row.id, **{c: getattr(row, c) for c in COLUMNS}} for row in rows],
+        default=_encode,
+    )
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a media_assets value")
