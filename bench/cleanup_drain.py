@@ -2,7 +2,8 @@
 running, until every asset is gone from the emulator. Measures seconds and Admin
 delete_resources calls against the floor ceil(N/100), next to a baseline: the same number of
 assets deleted through the same SDK in 100-id calls from one thread, with no database,
-broker or listener, in the same process.
+broker or listener, in the same process. Also reports the CPU the in-process emulator
+used over the measured seconds, to show it was not the bottleneck.
 
     python -m bench.cleanup_drain            # 10,000 rows (target: <= 1.05x floor, < 30 s)
     python -m bench.cleanup_drain --quick    # 1,000 rows, a CI smoke run
@@ -34,6 +35,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.procstat import OtherThreadsCpu, cores
 from bench.services import scratch_services
 from cloudinary_emulator import Emulator
 from db.session import make_engine, make_sessionmaker
@@ -101,11 +103,15 @@ def run(
             configure(settings)
             with processes(settings, log_dir, listeners=listeners, workers=workers):
                 em.client.reset_counters()
-                started = time.perf_counter()
-                with sessions.begin() as session:
-                    session.execute(text("DELETE FROM media_assets"))
-                completed = _wait_done(em, sessions, len(public_ids), timeout)
-                seconds = time.perf_counter() - started
+                # The emulator serves from threads of this process while this thread
+                # only deletes and polls: its CPU is everything but this thread's.
+                # That includes answering our polls (one count every 50 ms).
+                with OtherThreadsCpu() as emulator_cpu:
+                    started = time.perf_counter()
+                    with sessions.begin() as session:
+                        session.execute(text("DELETE FROM media_assets"))
+                    completed = _wait_done(em, sessions, len(public_ids), timeout)
+                    seconds = time.perf_counter() - started
                 counters = em.client.counters()
     finally:
         engine.dispose()
@@ -122,6 +128,11 @@ def run(
         "baseline_seconds": base[0] if base else None,
         "baseline_calls": base[1] if base else None,
         "completed": completed,
+        # over the measured seconds: CPU seconds, and their share of one core (of cores)
+        "emulator_cpu_s": round(emulator_cpu.cpu_s, 3),
+        "emulator_cpu_share": round(emulator_cpu.share, 3),
+        "emulator_threads": emulator_cpu.threads,
+        "cores": cores(),
     }
 
 
@@ -211,19 +222,20 @@ def start_worker(
     command = [sys.executable, "-m", "workers.cli", "worker", "-c", "1"]
     command += ["-Q", CLEANUP_QUEUE, "-n", f"{name}@%h"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    return _spawn(command, settings, log_dir / f"{name}.log")
+    return spawn(command, settings, log_dir / f"{name}.log")
 
 
 def start_listener(
     settings: Settings, log_dir: Path, name: str
 ) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "workers.cli", "listener", "--name", name]
-    return _spawn(command, settings, log_dir / f"{name}.log")
+    return spawn(command, settings, log_dir / f"{name}.log")
 
 
-def _spawn(
+def spawn(
     command: list[str], settings: Settings, log_path: Path
 ) -> subprocess.Popen[bytes]:
+    """`command` in its own process group, with `settings` as its environment."""
     with open(log_path, "ab") as log:
         return subprocess.Popen(
             command,

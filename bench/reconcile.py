@@ -1,7 +1,8 @@
 """Reconciliation benchmark: N assets in the emulator, a mirror with 1% drift in each class,
 one full run. Measures seconds and Admin list calls against the floor (ceil(n/500) per
 listed scope, at least one call for an empty one), next to a listing-only baseline: the
-same pages fetched through the same SDK with no database work, in the same process.
+same pages fetched through the same SDK with no database work, in the same process. Also
+reports the CPU the in-process emulator used during the measured run.
 
     python -m bench.reconcile            # 100,000 assets (target: <= 1.05x floor, < 60 s)
     python -m bench.reconcile --quick    # 5,000 assets, a CI smoke run
@@ -26,6 +27,7 @@ import redis
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.procstat import OtherThreadsCpu, cores
 from bench.services import scratch_services
 from cloudinary_emulator import Emulator
 from db.session import make_engine, make_sessionmaker
@@ -101,11 +103,14 @@ def run(
             em.client.reset_counters()
 
             limits = reconcile.Limits()
-            started = time.perf_counter()
-            with sessions.begin() as session:
-                run_id, _ = reconcile.start(session, "full", limits)
-            report = reconcile.execute(sessions, run_id, client, governor, limits)
-            seconds = time.perf_counter() - started
+            # The emulator serves from threads of this process while this thread runs
+            # the reconcile: the emulator's CPU is everything but this thread's.
+            with OtherThreadsCpu() as emulator_cpu:
+                started = time.perf_counter()
+                with sessions.begin() as session:
+                    run_id, _ = reconcile.start(session, "full", limits)
+                report = reconcile.execute(sessions, run_id, client, governor, limits)
+                seconds = time.perf_counter() - started
             list_calls = em.client.counters()["list_resources"]
             converged = _converged(sessions, em.client.assets(), tombstoned)
         finally:
@@ -126,6 +131,11 @@ def run(
         "listing_only_seconds": round(listing_s, 2),
         "listing_only_calls": listing_calls,
         "converged": converged,
+        # over the measured run: CPU seconds, and their share of one core (of cores)
+        "emulator_cpu_s": round(emulator_cpu.cpu_s, 3),
+        "emulator_cpu_share": round(emulator_cpu.share, 3),
+        "emulator_threads": emulator_cpu.threads,
+        "cores": cores(),
     }
 
 

@@ -20,7 +20,9 @@ from workers.apply_rows import Outcome
 # text[] per column would be adapted element by element in Python.
 _APPLIED = text("""
 UPDATE webhook_inbox i
-   SET status = u.status, attempts = i.attempts + 1, applied_at = now(), last_error = NULL
+   SET status = u.status, attempts = i.attempts + 1, last_error = NULL,
+       -- the transaction's last statement: the commit that makes the effect visible follows
+       applied_at = clock_timestamp()
   FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id bigint, status text)
  WHERE i.id = u.id
 """)
