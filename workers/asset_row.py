@@ -90,30 +90,33 @@ _SELECT_COLUMNS = ", ".join(
 
 # jsonb_to_recordset's column list: the rows travel as one jsonb array of objects.
 _RECORD = """jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(
-    id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
+    n integer, id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
     version bigint, format text, bytes bigint, width integer, height integer,
     duration double precision, folder text, display_name text, tags jsonb, context jsonb,
     metadata_ jsonb, secure_url text, etag text, cloudinary_created_at timestamptz,
     updated_at timestamptz, deleted_at timestamptz, sync_status text,
     synced_at timestamptz, last_event_at timestamptz)"""
 
-_NEW_IDS = text("""
-SELECT nextval(pg_get_serial_sequence('media_assets', 'id'))
-  FROM generate_series(1, :count)
-""")
-
+# One round trip: the new ids are drawn in a materialized CTE (nextval runs once per row)
+# that both the INSERT and the answer read, in the rows' order `n`.
 _INSERT = text(f"""
-INSERT INTO media_assets (id, asset_id, public_id, resource_type, delivery_type, version,
-    format, bytes, width, height, duration, folder, display_name, tags, context, metadata,
-    secure_url, etag, cloudinary_created_at, updated_at, deleted_at, sync_status,
-    synced_at, last_event_at)
-OVERRIDING SYSTEM VALUE
-SELECT u.id, u.asset_id, u.public_id, u.resource_type, u.delivery_type, u.version,
-       u.format, u.bytes, u.width, u.height, u.duration, u.folder, u.display_name,
-       ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.context, u.metadata_,
-       u.secure_url, u.etag, u.cloudinary_created_at, coalesce(u.updated_at, now()),
-       u.deleted_at, u.sync_status, u.synced_at, u.last_event_at
-  FROM {_RECORD}
+WITH u AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('media_assets', 'id')) AS new_id, u.*
+      FROM {_RECORD}
+), inserted AS (
+    INSERT INTO media_assets (id, asset_id, public_id, resource_type, delivery_type,
+        version, format, bytes, width, height, duration, folder, display_name, tags,
+        context, metadata, secure_url, etag, cloudinary_created_at, updated_at,
+        deleted_at, sync_status, synced_at, last_event_at)
+    OVERRIDING SYSTEM VALUE
+    SELECT u.new_id, u.asset_id, u.public_id, u.resource_type, u.delivery_type, u.version,
+           u.format, u.bytes, u.width, u.height, u.duration, u.folder, u.display_name,
+           ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.context, u.metadata_,
+           u.secure_url, u.etag, u.cloudinary_created_at, coalesce(u.updated_at, now()),
+           u.deleted_at, u.sync_status, u.synced_at, u.last_event_at
+      FROM u
+)
+SELECT new_id FROM u ORDER BY n
 """)  # noqa: S608 -- a constant of this module, no input
 
 _UPDATE = text(f"""
@@ -151,10 +154,9 @@ def insert(session: Session, rows: Sequence[AssetRow]) -> None:
     """Insert rows that have no id yet; each gets its id."""
     if not rows:
         return
-    ids = session.scalars(_NEW_IDS, {"count": len(rows)}).all()
+    ids = session.scalars(_INSERT, {"rows": _json(rows)}).all()
     for row, new_id in zip(rows, ids, strict=True):
         row.id = int(new_id)
-    session.execute(_INSERT, {"rows": _json(rows)})
 
 
 def update(session: Session, rows: Sequence[AssetRow]) -> None:
@@ -164,7 +166,10 @@ def update(session: Session, rows: Sequence[AssetRow]) -> None:
 
 def _json(rows: Sequence[AssetRow]) -> str:
     return json.dumps(
-        [{"id": row.id, **{c: getattr(row, c) for c in COLUMNS}} for row in rows],
+        [
+            {"n": n, "id": row.id, **{c: getattr(row, c) for c in COLUMNS}}
+            for n, row in enumerate(rows)
+        ],
         default=_encode,
     )
 

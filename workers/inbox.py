@@ -267,9 +267,12 @@ def drain(
         claimed += result.claimed
         if result.retry_in is not None:
             retry_in = min(result.retry_in, retry_in or result.retry_in)
-        if result.claimed < limit:
+        # Claim again at once while rows keep coming: under a steady flow the rows that
+        # arrived during this batch are the next one, without a wake-up's trip through the
+        # broker. Only a claim that finds nothing ends the drain.
+        if result.claimed == 0:
             return DrainResult(claimed, False, retry_in)
-        if on_backlog is not None:
+        if result.claimed == limit and on_backlog is not None:
             on_backlog()
             on_backlog = None
     return DrainResult(claimed, True, retry_in)

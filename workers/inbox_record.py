@@ -45,6 +45,13 @@ SELECT u.operation, u.status, u.public_id, u.asset_id, 'webhook', u.error, u.dur
 """)
 
 
+# The batch's statuses and its audit rows in one round trip.
+_APPLIED_AND_LOG = text(f"""
+WITH applied AS ({_APPLIED.text.strip()})
+{_LOG.text.strip().replace(":rows", ":log")}
+""")
+
+
 @dataclass(frozen=True)
 class Applied:
     """One inbox row's result: its new status and what it did to each asset it names."""
@@ -59,9 +66,11 @@ class Applied:
 def record_applied(session: Session, results: Sequence[Applied]) -> None:
     if not results:
         return
-    rows = [{"id": r.inbox_id, "status": r.status} for r in results]
-    session.execute(_APPLIED, {"rows": json.dumps(rows)})
-    log(session, results)
+    statuses = [{"id": r.inbox_id, "status": r.status} for r in results]
+    session.execute(
+        _APPLIED_AND_LOG,
+        {"rows": json.dumps(statuses), "log": json.dumps(_log_rows(results))},
+    )
 
 
 def record_failure(
@@ -88,6 +97,12 @@ def record_failure(
 
 def log(session: Session, results: Sequence[Applied]) -> None:
     """One media_sync_log row per outcome, naming the inbox row it came from."""
+    rows = _log_rows(results)
+    if rows:
+        session.execute(_LOG, {"rows": json.dumps(rows)})
+
+
+def _log_rows(results: Sequence[Applied]) -> list[dict[str, Any]]:
     rows = []
     for result in results:
         for outcome in result.outcomes:
@@ -106,5 +121,4 @@ def log(session: Session, results: Sequence[Applied]) -> None:
                     "details": details,
                 }
             )
-    if rows:
-        session.execute(_LOG, {"rows": json.dumps(rows)})
+    return rows
