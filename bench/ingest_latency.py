@@ -38,6 +38,7 @@ from typing import Any
 import psycopg
 
 from bench.cleanup_drain import stop, wait_workers_ready
+from bench.procstat import CpuWindow, MachineCpu, cores, cpu_seconds
 from bench.receiver import BODY
 from bench.services import configured_settings, scratch_services
 from db.urls import libpq_url
@@ -105,12 +106,19 @@ def run(
 ) -> dict[str, Any]:
     settings = configured_settings(database_url, redis_url, CLOUDINARY_URL)
     port = free_port()
-    with services(settings, port, log_dir):
+    with services(settings, port, log_dir) as (worker, receiver):
         if warmup:
             # first connections, first imports, first plans: a steady state is measured
             Sender(port, rate, warmup, senders).run()
         sender = Sender(port, rate, seconds, senders)
+        cpu = CpuWindow({"receiver": [receiver.pid], "worker": [worker.pid]})
+        machine = MachineCpu()
+        load_generator = cpu_seconds([os.getpid()])
+        cpu.open()
         sent = sender.run()
+        cpu.close()
+        load_generator = cpu_seconds([os.getpid()]) - load_generator
+        busy = machine.busy_share()
         accepted = {pid: at for pid, (at, status) in sent.items() if status == 202}
         created = _wait_visible(database_url, list(accepted), SETTLE_S)
     latencies = sorted(
@@ -139,6 +147,13 @@ def run(
         "max_visible_ms": _max(latencies),
         "target_p50_ms": TARGET_P50_MS,
         "target_p99_ms": TARGET_P99_MS,
+        # shares of one core over the sending window; `machine_busy_share` is the share of
+        # all cores busy (PostgreSQL and Redis are the bulk of what the three leave)
+        "cores": cores(),
+        "machine_busy_share": round(busy, 3),
+        "receiver_cpu_share": round(cpu.share("receiver"), 3),
+        "worker_cpu_share": round(cpu.share("worker"), 3),
+        "load_generator_cpu_share": round(load_generator / cpu.wall_s, 3),
     }
 
 
@@ -229,8 +244,10 @@ def _wait_visible(
 
 
 @contextmanager
-def services(settings: Settings, port: int, log_dir: Path) -> Iterator[None]:
-    """The receiver and one worker, ready; stopped on exit."""
+def services(
+    settings: Settings, port: int, log_dir: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
+    """The worker and the receiver, ready; stopped on exit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASYNC_")}
     env.update(
         DATABASE_URL=settings.database_url,
@@ -258,7 +275,7 @@ def services(settings: Settings, port: int, log_dir: Path) -> Iterator[None]:
                 )
         wait_workers_ready(["bench-ingest"])
         _wait_healthy(port, started[1])
-        yield
+        yield started[0], started[1]
     finally:
         for process in reversed(started):
             stop(process)

@@ -105,6 +105,24 @@ class CpuWindow:
         return self.cpu_s[name] / self.wall_s if self.wall_s else 0.0
 
 
+class MachineCpu:
+    """The share of all cores busy since it was created (/proc/stat: not idle, not iowait)."""
+
+    def __init__(self) -> None:
+        self._start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split()[1:9]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        return sum(fields) - idle, sum(fields)
+
+    def busy_share(self) -> float:
+        busy, total = self._read()
+        elapsed = total - self._start[1]
+        return (busy - self._start[0]) / elapsed if elapsed else 0.0
+
+
 class OtherThreadsCpu:
     """CPU seconds this process spends outside the calling thread while the block runs.
 
