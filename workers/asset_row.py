@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import text
@@ -76,13 +77,16 @@ class AssetRow:
     last_event_at: datetime | None = None
 
     def values(self) -> tuple[Any, ...]:
-        """The written columns' values, to tell a changed row from an untouched one (tags and
-        context are copied: a change made in place must still show)."""
-        return tuple(
-            v.copy() if isinstance(v, dict | list) else v
-            for v in (getattr(self, name) for name in COLUMNS)
-        )
+        """The written columns' values, to tell a changed row from an untouched one (tags,
+        context and metadata are copied: a change made in place must still show)."""
+        values = _GET_COLUMNS(self)
+        return (*values[:_TAGS], *(v.copy() for v in values[_TAGS:_AFTER_JSON]),
+                *values[_AFTER_JSON:])  # fmt: skip
 
+
+_GET_COLUMNS = attrgetter(*COLUMNS)
+# tags, context and metadata_ are adjacent in COLUMNS: the mutable values
+_TAGS, _AFTER_JSON = COLUMNS.index("tags"), COLUMNS.index("metadata_") + 1
 
 _SELECT_COLUMNS = ", ".join(
     ["id", *("metadata AS metadata_" if c == "metadata_" else c for c in COLUMNS)]
@@ -167,7 +171,7 @@ def update(session: Session, rows: Sequence[AssetRow]) -> None:
 def _json(rows: Sequence[AssetRow]) -> str:
     return json.dumps(
         [
-            {"n": n, "id": row.id, **{c: getattr(row, c) for c in COLUMNS}}
+            {"n": n, "id": row.id, **dict(zip(COLUMNS, _GET_COLUMNS(row), strict=True))}
             for n, row in enumerate(rows)
         ],
         default=_encode,

@@ -108,6 +108,11 @@ class AssetStore:
         asset_ids: Iterable[str | None] = (),
     ) -> None:
         """Lock these identities and load every row they or these asset_ids name."""
+        identities, asset_ids = list(identities), list(asset_ids)
+        if all(i is None or i in self._identities for i in identities) and all(
+            a is None or a in self._asset_ids for a in asset_ids
+        ):
+            return  # the common case, once the batch is loaded
         new_identities = sorted(
             {i for i in identities if i is not None} - self._identities,
             key=lambda i: i.lock_key,
