@@ -36,15 +36,19 @@ SELECT pg_advisory_xact_lock(h)
           FROM jsonb_array_elements_text(CAST(:keys AS jsonb)) AS k ORDER BY h) locks
 """)
 
+# `= ANY(ARRAY(...))`, not `IN (...)` or a join on the jsonb function: the planner guesses
+# a set-returning function's rows (100, or thousands after a join) and would answer with a
+# sequential scan of the whole table per batch; an array is probed through the indexes.
 _ASSETS = text(
-    asset_row.select_sql("""id IN (
+    asset_row.select_sql("""id = ANY(ARRAY(
     SELECT m.id FROM media_assets m
       JOIN jsonb_to_recordset(CAST(:identities AS jsonb))
            AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
     UNION
     SELECT m.id FROM media_assets m
-      JOIN jsonb_array_elements_text(CAST(:asset_ids AS jsonb)) AS a(asset_id) USING (asset_id))""")
+     WHERE m.asset_id = ANY(ARRAY(
+        SELECT jsonb_array_elements_text(CAST(:asset_ids AS jsonb))))))""")
 )
 
 _IN_FOLDER = text(
@@ -58,14 +62,15 @@ _CLEANUPS = text("""
 SELECT c.id, c.public_id, c.resource_type, c.delivery_type, c.asset_id, c.version,
        c.created_at, c.status
   FROM cloudinary_cleanup_queue c
- WHERE c.id IN (
+ WHERE c.id = ANY(ARRAY(
     SELECT q.id FROM cloudinary_cleanup_queue q
       JOIN jsonb_to_recordset(CAST(:identities AS jsonb))
            AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
     UNION
     SELECT q.id FROM cloudinary_cleanup_queue q
-      JOIN jsonb_array_elements_text(CAST(:asset_ids AS jsonb)) AS a(asset_id) USING (asset_id))
+     WHERE q.asset_id = ANY(ARRAY(
+        SELECT jsonb_array_elements_text(CAST(:asset_ids AS jsonb))))))
 """)
 
 
