@@ -59,7 +59,7 @@ REPO = Path(__file__).resolve().parent.parent
 SETTLE_S = 30.0  # longest wait, after the last send, for the rows still being applied
 WARMUP_S = 3.0  # sent at the rate before the measured seconds, not measured
 LATE_S = 0.010
-# After the full run, REDUCED_S at this share of the rate on the same processes: where the
+# Before the full run, REDUCED_S at this share of the rate on the same processes: where the
 # machine is saturated at the full rate, it shows the latency below saturation.
 REDUCED_SHARE = 0.6
 REDUCED_S = (
@@ -118,16 +118,16 @@ def run(
     warmup: float = 0.0,
     reduced_seconds: float = 0.0,
 ) -> dict[str, Any]:
-    """The figure at `rate`; with `reduced_seconds`, also at REDUCED_SHARE of it after, on
-    the same processes (where the target holds on this machine when `rate` saturates it)."""
+    """The figure at `rate`; with `reduced_seconds`, also at REDUCED_SHARE of it just before,
+    on the same processes (below saturation, when `rate` saturates this machine)."""
     settings = configured_settings(database_url, redis_url, CLOUDINARY_URL)
     port = free_port()
     with services(settings, port, log_dir) as (worker, receiver):
         if warmup:
             # first connections, first imports, first plans: a steady state is measured
             Sender(port, rate, warmup, senders).run()
-        result = _measure(database_url, port, rate, seconds, senders, worker, receiver)
         if reduced_seconds:
+            # first, so that the full rate's aftermath (autovacuum, a backlog) is not in it
             reduced = _measure(
                 database_url,
                 port,
@@ -137,6 +137,7 @@ def run(
                 worker,
                 receiver,
             )
+        result = _measure(database_url, port, rate, seconds, senders, worker, receiver)
     result.update(
         target_rate=rate,
         seconds=seconds,
