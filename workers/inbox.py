@@ -81,12 +81,13 @@ def apply_batch(
     if not rows:
         return BatchResult(0, 0, None)
     # an event that failed in the batch keeps its error: it is not tried twice in one go
-    known_failures: dict[int, EventFailed] = {}
+    failed_event: EventFailed | None = None
     try:
         with session.begin_nested():
             results = _apply_together(session, rows, fetcher, row_delay_s)
     except EventFailed as exc:
-        known_failures[exc.inbox_id] = exc
+        failed_event = exc
+        logger.info("inbox batch of %d: %s; applying row by row", len(rows), exc)
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise  # the database is gone: the whole batch rolls back, nothing to record
@@ -101,9 +102,9 @@ def apply_batch(
         return BatchResult(len(rows), 0, None)
     failed, retry_in = 0, None
     for row in rows:
-        if row.id in known_failures:
-            known = known_failures[row.id]
-            delay = _record_failure(session, row, known.error, known.started)
+        if failed_event is not None and row.id == failed_event.inbox_id:
+            error, started = failed_event.error, failed_event.started
+            delay = _record_failure(session, row, error, started)
         else:
             delay = _apply_row(session, row, fetcher)
         if delay is not None:
