@@ -2,6 +2,9 @@
 as applying its events one at a time, and row by row only when one of them fails."""
 
 import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, select
@@ -9,6 +12,7 @@ from sqlalchemy import event, select
 from db.models import MediaAsset
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, inbox_row, live
+from workers import inbox
 from workers.inbox import apply_batch
 
 FALLBACK = "applying row by row"
@@ -118,3 +122,51 @@ def test_an_event_that_fails_sends_only_its_batch_row_by_row(
     assert live(db_session, "rb/good") is not None
     assert inbox_row(db_session, bad).status == "pending"
     assert live(db_session, "f/poison") is None
+
+
+def versions_shuffled(prefix: str, seed: int) -> list[dict]:
+    """For each of 25 assets: three upload versions and a delete of the middle one (so the
+    newest upload, made after it, must win), in a shuffled order."""
+    bodies = []
+    for n in range(25):
+        public_id = f"{prefix}/{n}"
+        bodies += [p.upload(public_id, 100 + v, t=10 * v) for v in range(3)]
+        bodies.append(p.delete(public_id, 101, t=15))
+    random.Random(seed).shuffle(bodies)  # noqa: S311 -- a reproducible order, not a secret
+    return bodies
+
+
+def test_concurrent_drains_leave_the_mirror_one_drain_would(sessions):
+    """Four drains at once, small batches, the same identities spread over all of them:
+    the identity locks keep them apart and the final mirror is the serial one."""
+    with sessions.begin() as session:
+        for body in versions_shuffled("conc", seed=7):
+            add_notification(session, body)
+
+    def drain() -> int:
+        @contextmanager
+        def begin():
+            with sessions.begin() as session:
+                yield session
+
+        return inbox.drain(begin, fetcher=None, limit=7, max_batches=1000).claimed
+
+    with ThreadPoolExecutor(4) as pool:
+        claimed = list(pool.map(lambda _: drain(), range(4)))
+    assert sum(claimed) == 100
+
+    with sessions.begin() as session:
+        for body in versions_shuffled("serial", seed=7):
+            add_notification(session, body)
+            apply_batch(session, fetcher=None, limit=1)
+    with sessions.begin() as session:
+        assert inbox.status_counts(session) == {
+            "pending": 0,
+            "applied": 200,
+            "ignored": 0,
+            "failed": 0,
+        }
+        concurrent, serial = mirror(session, "conc/"), mirror(session, "serial/")
+    assert concurrent == serial
+    # one live row per asset, at the newest version (uploaded after the delete)
+    assert [(r[2], r[6]) for r in concurrent if r[6]] == [(102, True)] * 25
