@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from typing import Any
 import psycopg
 import redis
 
-from bench.cleanup_drain import stop, wait_workers_ready
+from bench.cleanup_drain import spawn, stop, wait_workers_ready
 from bench.services import configured_settings, scratch_services
 from db.urls import libpq_url
 from workers.celery_app import INBOX_QUEUE, app
@@ -44,7 +43,6 @@ TARGET_RATIO = 10.0
 # would, and keep the scenario inside its 2-minute budget.
 NOOP_TASKS_MAX = 30_000
 WORKERS = 2
-REPO = Path(__file__).resolve().parent.parent
 # no Admin API call is expected (every event names an asset the run holds); should one
 # happen, it fails fast against a closed port instead of reaching the internet
 CLOUDINARY_URL = (
@@ -256,13 +254,6 @@ def _until(done: Callable[[], bool], timeout: float, interval: float) -> bool:
 @contextmanager
 def workers(settings: Settings, log_dir: Path, tag: str) -> Iterator[None]:
     """The worker processes, started together, stopped (and waited for) on exit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASYNC_")}
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        CLOUDINARY_URL=CLOUDINARY_URL,
-        MEDIASYNC_LOG_LEVEL="WARNING",
-    )
     names = [f"bench-{tag}-{n}" for n in range(WORKERS)]
     started: list[subprocess.Popen[bytes]] = []
     try:
@@ -270,17 +261,7 @@ def workers(settings: Settings, log_dir: Path, tag: str) -> Iterator[None]:
             command = [sys.executable, "-m", "workers.cli", "worker", "-c", "1"]
             command += ["--pool", "prefork", "-Q", INBOX_QUEUE, "-n", f"{name}@%h"]
             command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-            with open(log_dir / f"{name}.log", "ab") as log:
-                started.append(
-                    subprocess.Popen(
-                        command,
-                        cwd=REPO,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+            started.append(spawn(command, settings, log_dir / f"{name}.log"))
         yield
         wait_workers_ready(names)  # both were up (a crash would show here)
     finally:

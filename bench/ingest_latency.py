@@ -37,9 +37,9 @@ from typing import Any
 
 import psycopg
 
-from bench.cleanup_drain import stop, wait_workers_ready
+from bench.cleanup_drain import spawn, stop, wait_workers_ready
 from bench.procstat import CpuWindow, MachineCpu, cores, cpu_seconds
-from bench.receiver import BODY
+from bench.receiver import BODY, wait_healthy
 from bench.services import configured_settings, scratch_services
 from db.urls import libpq_url
 from webhook_receiver.signature import sign
@@ -55,7 +55,6 @@ SECRET = "bench-secret"  # noqa: S105 -- a throwaway signing key for loopback lo
 CLOUDINARY_URL = (
     f"cloudinary://bench-key:{SECRET}@bench?upload_prefix=http://127.0.0.1:9"
 )
-REPO = Path(__file__).resolve().parent.parent
 SETTLE_S = 30.0  # longest wait, after the last send, for the rows still being applied
 WARMUP_S = 3.0  # sent at the rate before the measured seconds, not measured
 LATE_S = 0.010
@@ -293,13 +292,6 @@ def services(
     settings: Settings, port: int, log_dir: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
     """The worker and the receiver, ready; stopped on exit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIASYNC_")}
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        CLOUDINARY_URL=CLOUDINARY_URL,
-        MEDIASYNC_LOG_LEVEL="WARNING",
-    )
     worker = [sys.executable, "-m", "workers.cli", "worker", "-c", "2"]
     worker += ["-Q", INBOX_QUEUE, "-n", "bench-ingest@%h"]
     worker += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -307,39 +299,13 @@ def services(
     started: list[subprocess.Popen[bytes]] = []
     try:
         for name, command in (("worker", worker), ("receiver", receiver)):
-            with open(log_dir / f"{name}.log", "ab") as log:
-                started.append(
-                    subprocess.Popen(
-                        command,
-                        cwd=REPO,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+            started.append(spawn(command, settings, log_dir / f"{name}.log"))
         wait_workers_ready(["bench-ingest"])
-        _wait_healthy(port, started[1])
+        wait_healthy(port, started[1])
         yield started[0], started[1]
     finally:
         for process in reversed(started):
             stop(process)
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the receiver exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                conn.close()
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the receiver did not answer /healthz within 60 s")
 
 
 def _table(r: dict[str, Any]) -> str:
