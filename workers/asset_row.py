@@ -8,7 +8,6 @@ parameter) costs a small fraction of the ORM's unit of work for the same rows.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from db import json_codec
 
 # The columns the apply reads and writes; `id` and `created_at` are the database's.
 COLUMNS = (
@@ -169,16 +170,9 @@ def update(session: Session, rows: Sequence[AssetRow]) -> None:
 
 
 def _json(rows: Sequence[AssetRow]) -> str:
-    return json.dumps(
+    return json_codec.dumps(
         [
             {"n": n, "id": row.id, **dict(zip(COLUMNS, _GET_COLUMNS(row), strict=True))}
             for n, row in enumerate(rows)
-        ],
-        default=_encode,
+        ]
     )
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a media_assets value")

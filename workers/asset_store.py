@@ -15,7 +15,6 @@ asset_id changes; `restored` mirrors the restore trigger until the flush fires t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from db import json_codec
 from workers import asset_row
 from workers.asset_row import AssetRow
 from workers.events import Identity
@@ -126,11 +126,11 @@ class AssetStore:
         if not new_identities and not new_asset_ids:
             return
         if new_identities:
-            locks = json.dumps([i.lock_key for i in new_identities])
+            locks = json_codec.dumps([i.lock_key for i in new_identities])
             self.session.execute(_LOCK, {"keys": locks})
-        # one jsonb parameter each: json.dumps is C, a text[] is adapted in Python
+        # one jsonb parameter each: serialized in C, where a text[] is adapted in Python
         keys = {
-            "identities": json.dumps(
+            "identities": json_codec.dumps(
                 [
                     {
                         "public_id": i.public_id,
@@ -140,7 +140,7 @@ class AssetStore:
                     for i in new_identities
                 ]
             ),
-            "asset_ids": json.dumps(new_asset_ids),
+            "asset_ids": json_codec.dumps(new_asset_ids),
         }
         self._identities.update(new_identities)
         self._asset_ids.update(new_asset_ids)

@@ -6,7 +6,6 @@ entries, whatever the batch size.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +13,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from db import json_codec
 from workers.apply_rows import Outcome
 
-# Parameters travel as one jsonb array of objects: serialized in C by json.dumps, where a
+# Parameters travel as one jsonb array of objects: serialized in C (orjson), where a
 # text[] per column would be adapted element by element in Python.
 _APPLIED = text("""
 UPDATE webhook_inbox i
@@ -69,7 +69,10 @@ def record_applied(session: Session, results: Sequence[Applied]) -> None:
     statuses = [{"id": r.inbox_id, "status": r.status} for r in results]
     session.execute(
         _APPLIED_AND_LOG,
-        {"rows": json.dumps(statuses), "log": json.dumps(_log_rows(results))},
+        {
+            "rows": json_codec.dumps(statuses),
+            "log": json_codec.dumps(_log_rows(results)),
+        },
     )
 
 
@@ -99,7 +102,7 @@ def log(session: Session, results: Sequence[Applied]) -> None:
     """One media_sync_log row per outcome, naming the inbox row it came from."""
     rows = _log_rows(results)
     if rows:
-        session.execute(_LOG, {"rows": json.dumps(rows)})
+        session.execute(_LOG, {"rows": json_codec.dumps(rows)})
 
 
 def _log_rows(results: Sequence[Applied]) -> list[dict[str, Any]]:
