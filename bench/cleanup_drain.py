@@ -280,16 +280,25 @@ def wait_listeners_ready(
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     """SIGTERM (warm shutdown), then SIGKILL to the whole group if it lingers."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+    stop_all([process], timeout)
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]], timeout: float = 20.0) -> None:
+    """`stop` for several processes at once: all are told first, so their warm shutdowns
+    (about 2 s each for a Celery worker) overlap."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for process in processes:
         try:
-            process.wait(timeout)
+            process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    # prefork children of a worker that was killed may outlive it
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+        # prefork children of a worker that was killed may outlive it
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 @contextmanager
@@ -307,8 +316,7 @@ def processes(
         wait_listeners_ready(settings.database_url, listener_names)
         yield started
     finally:
-        for process in started:
-            stop(process)
+        stop_all(started)
 
 
 def _table(r: dict[str, Any]) -> str:

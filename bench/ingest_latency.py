@@ -37,7 +37,7 @@ from typing import Any
 
 import psycopg
 
-from bench.cleanup_drain import spawn, stop, wait_workers_ready
+from bench.cleanup_drain import spawn, stop_all, wait_workers_ready
 from bench.procstat import CpuWindow, MachineCpu, cores, cpu_seconds
 from bench.receiver import BODY, wait_healthy
 from bench.services import configured_settings, scratch_services
@@ -304,8 +304,7 @@ def services(
         wait_healthy(port, started[1])
         yield started[0], started[1]
     finally:
-        for process in reversed(started):
-            stop(process)
+        stop_all(started[::-1])
 
 
 def _table(r: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ or more digits) and a value holding one go through `json` instead, so nothing is
 from __future__ import annotations
 
 import json
+from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,8 @@ def loads(data: str | bytes | bytearray | memoryview) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """JSON text of `value`; datetimes as ISO 8601 (with their offset when they have one)."""
+    """JSON text of `value`; datetimes as ISO 8601 (with their offset when they have one),
+    dataclass instances as objects with a key per field."""
     try:
         return orjson.dumps(value).decode()
     except (
@@ -43,6 +45,9 @@ def dumps(value: Any) -> str:
 
 
 def _isoformat(value: Any) -> Any:
+    """What orjson writes natively, for `json`: datetimes and dataclass instances."""
     if isinstance(value, datetime):
         return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value)}
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -93,14 +93,19 @@ _SELECT_COLUMNS = ", ".join(
     ["id", *("metadata AS metadata_" if c == "metadata_" else c for c in COLUMNS)]
 )
 
-# jsonb_to_recordset's column list: the rows travel as one jsonb array of objects.
-_RECORD = """jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(
-    n integer, id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
+# The rows travel as one jsonb array of objects (AssetRows as orjson writes dataclasses: a
+# key per field), numbered `n` in their order.
+_RECORD = """ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS (
+    id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
     version bigint, format text, bytes bigint, width integer, height integer,
     duration double precision, folder text, display_name text, tags jsonb, context jsonb,
     metadata_ jsonb, secure_url text, etag text, cloudinary_created_at timestamptz,
     updated_at timestamptz, deleted_at timestamptz, sync_status text,
-    synced_at timestamptz, last_event_at timestamptz)"""
+    synced_at timestamptz, last_event_at timestamptz)) WITH ORDINALITY AS u(
+    id, asset_id, public_id, resource_type, delivery_type, version, format, bytes, width,
+    height, duration, folder, display_name, tags, context, metadata_, secure_url, etag,
+    cloudinary_created_at, updated_at, deleted_at, sync_status, synced_at, last_event_at,
+    n)"""
 
 # One round trip: the new ids are drawn in a materialized CTE (nextval runs once per row)
 # that both the INSERT and the answer read, in the rows' order `n`.
@@ -170,9 +175,4 @@ def update(session: Session, rows: Sequence[AssetRow]) -> None:
 
 
 def _json(rows: Sequence[AssetRow]) -> str:
-    return json_codec.dumps(
-        [
-            {"n": n, "id": row.id, **dict(zip(COLUMNS, _GET_COLUMNS(row), strict=True))}
-            for n, row in enumerate(rows)
-        ]
-    )
+    return json_codec.dumps(rows)

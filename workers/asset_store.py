@@ -15,7 +15,7 @@ asset_id changes; `restored` mirrors the restore trigger until the flush fires t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -100,6 +100,8 @@ class AssetStore:
         self._stored: dict[int, tuple[object, ...]] = {}  # by id: its values as stored
         self._identities: set[Identity] = set()  # locked, and every row of each loaded
         self._asset_ids: set[str] = set()  # every row of each loaded
+        # both, and the keys that name nothing: what `load` can answer from memory
+        self._loaded: set[Identity | str | None] = {None, ""}
         self._by_identity: dict[Identity, list[AssetRow]] = {}
         self._by_asset_id: dict[str, list[AssetRow]] = {}
         self._new: list[AssetRow] = []
@@ -109,14 +111,11 @@ class AssetStore:
 
     def load(
         self,
-        identities: Iterable[Identity | None],
-        asset_ids: Iterable[str | None] = (),
+        identities: Collection[Identity | None],
+        asset_ids: Collection[str | None] = (),
     ) -> None:
         """Lock these identities and load every row they or these asset_ids name."""
-        identities, asset_ids = list(identities), list(asset_ids)
-        if all(i is None or i in self._identities for i in identities) and all(
-            a is None or a in self._asset_ids for a in asset_ids
-        ):
+        if self._loaded.issuperset(identities) and self._loaded.issuperset(asset_ids):
             return  # the common case, once the batch is loaded
         new_identities = sorted(
             {i for i in identities if i is not None} - self._identities,
@@ -144,6 +143,7 @@ class AssetStore:
         }
         self._identities.update(new_identities)
         self._asset_ids.update(new_asset_ids)
+        self._loaded.update(new_identities, new_asset_ids)
         self._adopt(self.session.execute(_ASSETS, keys))
         for cleanup in self.session.execute(_CLEANUPS, keys):
             self._track_cleanup(
@@ -164,12 +164,13 @@ class AssetStore:
 
     def track(self, row: AssetRow) -> None:
         """Index `row` under its current identity and asset_id (after a change to either)."""
+        # `in` compares AssetRows by identity (eq=False)
         by_identity = self._by_identity.setdefault(identity_of(row), [])
-        if not any(r is row for r in by_identity):
+        if row not in by_identity:
             by_identity.append(row)
         if row.asset_id is not None:
             by_asset_id = self._by_asset_id.setdefault(row.asset_id, [])
-            if not any(r is row for r in by_asset_id):
+            if row not in by_asset_id:
                 by_asset_id.append(row)
 
     def new_row(self, identity: Identity) -> AssetRow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -77,3 +78,20 @@ def test_writes_what_json_writes_for_plain_values() -> None:
 def test_an_unknown_type_is_refused() -> None:
     with pytest.raises(TypeError):
         json_codec.dumps({"a": object()})
+
+
+@dataclass(slots=True)
+class Row:
+    id: int | None
+    tags: list[str] = field(default_factory=list)
+    at: datetime | None = None
+
+
+@pytest.mark.parametrize("number", [7, 2**70])
+def test_writes_dataclass_instances_as_objects_a_key_per_field(number: int) -> None:
+    at = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    text = json_codec.dumps([Row(number, ["a"], at), Row(None)])
+    assert json.loads(text) == [
+        {"id": number, "tags": ["a"], "at": at.isoformat()},
+        {"id": None, "tags": [], "at": None},
+    ]
