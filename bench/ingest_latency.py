@@ -172,6 +172,7 @@ def _measure(
     busy = machine.busy_share()
     accepted = {pid: at for pid, (at, status) in sent.items() if status == 202}
     created = _wait_visible(database_url, list(accepted), SETTLE_S)
+    transactions = _apply_transactions(database_url, list(created))
     latencies = sorted(
         (created[pid] - at) * 1000 for pid, at in accepted.items() if pid in created
     )
@@ -191,6 +192,8 @@ def _measure(
         "p99_ms": _percentile(latencies, len(accepted), 0.99),
         "max_ms": None if len(latencies) < len(accepted) else _max(latencies),
         "max_visible_ms": _max(latencies),
+        "apply_transactions": transactions,
+        "rows_per_apply_transaction": round(len(created) / max(1, transactions), 2),
         # shares of one core over the sending window; `machine_busy_share` is the share of
         # all cores busy (PostgreSQL and Redis are the bulk of what the three leave)
         "cores": cores(),
@@ -285,6 +288,18 @@ def _wait_visible(
             if len(rows) >= len(public_ids) or time.monotonic() > deadline:
                 return dict(rows)
             time.sleep(0.2)
+
+
+def _apply_transactions(database_url: str, public_ids: list[str]) -> int:
+    """How many apply transactions made these rows visible (an inbox row's xmin is the
+    transaction that marked it applied)."""
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT xmin::text) FROM webhook_inbox"
+            " WHERE body->>'public_id' = ANY(%s) AND status = 'applied'",
+            (public_ids,),
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 @contextmanager

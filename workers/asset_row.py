@@ -143,6 +143,8 @@ UPDATE media_assets m
        last_event_at = u.last_event_at
   FROM {_RECORD}
  WHERE m.id = u.id
+   -- by id through the primary key, whatever the statistics say (see inbox_record._APPLIED)
+   AND m.id = ANY(ARRAY(SELECT (jsonb_array_elements(CAST(:rows AS jsonb))->>'id')::bigint))
 """)  # noqa: S608 -- a constant of this module, no input
 
 

@@ -36,15 +36,19 @@ SELECT pg_advisory_xact_lock(h)
           FROM jsonb_array_elements_text(CAST(:keys AS jsonb)) AS k ORDER BY h) locks
 """)
 
-# `= ANY(ARRAY(...))`, not `IN (...)` or a join on the jsonb function: the planner guesses
-# a set-returning function's rows (100, or thousands after a join) and would answer with a
-# sequential scan of the whole table per batch; an array is probed through the indexes.
+# `= ANY(ARRAY(...))`, not `IN (...)` or a join on the jsonb function alone: the planner
+# guesses a set-returning function's rows (100, or thousands after a join) and would answer
+# with a scan of the whole table (or index) per batch; an array is probed through the
+# indexes (public_id leads the identity indexes), in the apply's index-scans-only
+# transaction (workers/inbox.py) whatever the table's statistics say.
 _ASSETS = text(
     asset_row.select_sql("""id = ANY(ARRAY(
     SELECT m.id FROM media_assets m
       JOIN jsonb_to_recordset(CAST(:identities AS jsonb))
            AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
+     WHERE m.public_id = ANY(ARRAY(
+        SELECT jsonb_array_elements(CAST(:identities AS jsonb))->>'public_id'))
     UNION
     SELECT m.id FROM media_assets m
      WHERE m.asset_id = ANY(ARRAY(
@@ -67,6 +71,8 @@ SELECT c.id, c.public_id, c.resource_type, c.delivery_type, c.asset_id, c.versio
       JOIN jsonb_to_recordset(CAST(:identities AS jsonb))
            AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
+     WHERE q.public_id = ANY(ARRAY(
+        SELECT jsonb_array_elements(CAST(:identities AS jsonb))->>'public_id'))
     UNION
     SELECT q.id FROM cloudinary_cleanup_queue q
      WHERE q.asset_id = ANY(ARRAY(

@@ -78,6 +78,7 @@ UPDATE cloudinary_cleanup_queue q
               CAST(:responses AS text[]))
        AS u(id, status, attempt_inc, next_attempt_at, last_error, response)
  WHERE q.id = u.id AND q.status = 'processing' AND q.locked_by = :token
+   AND q.id = ANY(CAST(:ids AS bigint[]))  -- through the primary key, whatever the statistics
 RETURNING q.id
 """)
 

@@ -25,6 +25,10 @@ UPDATE webhook_inbox i
        applied_at = clock_timestamp()
   FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id bigint, status text)
  WHERE i.id = u.id
+   -- the rows by their ids, through the primary key: joined on the function alone, the
+   -- planner (guessing 100 rows from it, and a small table from stale statistics) hashed
+   -- and scanned the whole inbox per batch, a cost that grew with the table
+   AND i.id = ANY(ARRAY(SELECT (jsonb_array_elements(CAST(:rows AS jsonb))->>'id')::bigint))
 """)
 
 _FAILED = text("""
