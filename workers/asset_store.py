@@ -150,8 +150,9 @@ class AssetStore:
         self._identities.update(new_identities)
         self._asset_ids.update(new_asset_ids)
         self._loaded.update(new_identities, new_asset_ids)
-        self._adopt(self.session.execute(_ASSETS, keys))
-        for cleanup in self.session.execute(_CLEANUPS, keys):
+        # .all(): one fetch for the result, not a call per row
+        self._adopt(self.session.execute(_ASSETS, keys).all())
+        for cleanup in self.session.execute(_CLEANUPS, keys).all():
             self._track_cleanup(
                 CleanupRow(
                     id=cleanup.id,
@@ -192,17 +193,23 @@ class AssetStore:
         """Up to `limit` live rows in `folder` or below it, locked."""
         self.flush()  # the database answers: it must know what the batch changed
         return self._adopt(
-            self.session.execute(_IN_FOLDER, {"folder": folder, "limit": limit})
+            self.session.execute(_IN_FOLDER, {"folder": folder, "limit": limit}).all()
         )
 
-    def flush(self) -> None:
+    def flush(self, *, last: bool = False) -> None:
         """Write the rows changed since they were loaded (or last flushed), then the new ones:
-        a row the batch tombstoned frees its identity before a new live row takes it."""
+        a row the batch tombstoned frees its identity before a new live row takes it.
+
+        `last`: the batch's final flush; the store is not used after it, so what was written
+        is not recorded as the rows' stored state."""
         changed = [
             row for key, row in self._rows.items() if row.values() != self._stored[key]
         ]
         asset_row.update(self.session, changed)
         asset_row.insert(self.session, self._new)
+        if last:
+            self._new = []
+            return
         for row in [*changed, *self._new]:
             assert row.id is not None  # noqa: S101 -- insert() gave each new row its id
             self._rows[row.id] = row

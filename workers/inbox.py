@@ -160,7 +160,7 @@ def _apply_together(
             raise EventFailed(row.id, exc, started) from exc
         if row_delay_s:
             time.sleep(row_delay_s)  # testing aid: see Settings.apply_row_delay_ms
-    store.flush()
+    store.flush(last=True)
     inbox_record.record_applied(session, results)
     return results
 
@@ -191,7 +191,7 @@ def _apply_row(
             store = AssetStore(session)
             store.load(*keys_of(_body(row)))
             result = _apply_event(store, row, fetcher)
-            store.flush()
+            store.flush(last=True)
             inbox_record.record_applied(session, [result])
     except DBAPIError as exc:
         if exc.connection_invalidated:
