@@ -40,7 +40,9 @@ SELECT pg_advisory_xact_lock(h)
 # guesses a set-returning function's rows (100, or thousands after a join) and would answer
 # with a scan of the whole table (or index) per batch; an array is probed through the
 # indexes (public_id leads the identity indexes), in the apply's index-scans-only
-# transaction (workers/inbox.py) whatever the table's statistics say.
+# transaction (workers/inbox.py) whatever the table's statistics say. UNION ALL: the outer
+# `= ANY` does not mind a repeated id, and a UNION's de-duplication had PostgreSQL 18 walk
+# the whole primary key for the ids in order rather than probe the asset_id index.
 _ASSETS = text(
     asset_row.select_sql("""id = ANY(ARRAY(
     SELECT m.id FROM media_assets m
@@ -49,7 +51,7 @@ _ASSETS = text(
      USING (public_id, resource_type, delivery_type)
      WHERE m.public_id = ANY(ARRAY(
         SELECT jsonb_array_elements(CAST(:identities AS jsonb))->>'public_id'))
-    UNION
+    UNION ALL
     SELECT m.id FROM media_assets m
      WHERE m.asset_id = ANY(ARRAY(
         SELECT jsonb_array_elements_text(CAST(:asset_ids AS jsonb))))))""")
@@ -73,7 +75,7 @@ SELECT c.id, c.public_id, c.resource_type, c.delivery_type, c.asset_id, c.versio
      USING (public_id, resource_type, delivery_type)
      WHERE q.public_id = ANY(ARRAY(
         SELECT jsonb_array_elements(CAST(:identities AS jsonb))->>'public_id'))
-    UNION
+    UNION ALL
     SELECT q.id FROM cloudinary_cleanup_queue q
      WHERE q.asset_id = ANY(ARRAY(
         SELECT jsonb_array_elements_text(CAST(:asset_ids AS jsonb))))))

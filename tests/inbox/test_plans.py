@@ -62,7 +62,11 @@ GROW = [
 @pytest.fixture
 def conn(committed_db: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(libpq_url(committed_db)) as connection:
-        connection.execute("INSERT INTO media_assets (public_id) VALUES ('p/small')")
+        # a few rows as the first notifications leave them, then their statistics
+        connection.execute(
+            "INSERT INTO media_assets (public_id, asset_id)"
+            " SELECT 'small/' || g, 'small' || g FROM generate_series(1, 10) g"
+        )
         for table in TABLES:
             connection.execute(f"ANALYZE {table}")  # statistics of small tables
         connection.commit()
