@@ -46,8 +46,9 @@ _SETTINGS = text(
     # Every statement of an apply looks rows up by key, and an index scan is the right plan
     # for each, whatever the planner believes. Its beliefs lag: statistics follow a growing
     # table only after autovacuum, and a worker keeps a prepared statement's generic plan,
-    # made while the table was small, for good. Left free it seq-scanned media_assets and the
-    # inbox per batch (40 ms at 40,000 rows, growing), and bitmap-scanned the claim's index:
+    # made while the table was small, until an ANALYZE invalidates it. Left free it
+    # seq-scanned media_assets and the inbox per batch (40 ms at 40,000 rows, growing; see
+    # tests/inbox/test_plans.py), and bitmap-scanned the claim's index:
     # a bitmap scan visits the heap page of every entry applied rows left behind until
     # vacuum, where an index scan marks those entries dead once and skips them after.
     " SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off"
