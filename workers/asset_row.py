@@ -2,7 +2,7 @@
 write such rows a batch at a time.
 
 A plain object rather than the ORM's MediaAsset: a batch creates and changes hundreds of
-rows, and writing them as one INSERT and one UPDATE (the rows travel as one jsonb
+rows, and writing them as one INSERT and one UPDATE (the rows travel as one json
 parameter) costs a small fraction of the ORM's unit of work for the same rows.
 """
 
@@ -93,13 +93,14 @@ _SELECT_COLUMNS = ", ".join(
     ["id", *("metadata AS metadata_" if c == "metadata_" else c for c in COLUMNS)]
 )
 
-# The rows travel as one jsonb array of objects (AssetRows as orjson writes dataclasses: a
-# key per field), numbered `n` in their order.
-_RECORD = """ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS (
+# The rows travel as one json array of objects (AssetRows as orjson writes dataclasses: a
+# key per field), numbered `n` in their order. json, not jsonb: json_to_recordset reads the
+# text once, where a jsonb cast builds the whole document first (~40 % slower for 500 rows).
+_RECORD = """ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (
     id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
     version bigint, format text, bytes bigint, width integer, height integer,
-    duration double precision, folder text, display_name text, tags jsonb, context jsonb,
-    metadata_ jsonb, secure_url text, etag text, cloudinary_created_at timestamptz,
+    duration double precision, folder text, display_name text, tags json, context json,
+    metadata_ json, secure_url text, etag text, cloudinary_created_at timestamptz,
     updated_at timestamptz, deleted_at timestamptz, sync_status text,
     synced_at timestamptz, last_event_at timestamptz)) WITH ORDINALITY AS u(
     id, asset_id, public_id, resource_type, delivery_type, version, format, bytes, width,
@@ -121,7 +122,8 @@ WITH u AS MATERIALIZED (
     OVERRIDING SYSTEM VALUE
     SELECT u.new_id, u.asset_id, u.public_id, u.resource_type, u.delivery_type, u.version,
            u.format, u.bytes, u.width, u.height, u.duration, u.folder, u.display_name,
-           ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.context, u.metadata_,
+           ARRAY(SELECT json_array_elements_text(u.tags)), CAST(u.context AS jsonb),
+           CAST(u.metadata_ AS jsonb),
            u.secure_url, u.etag, u.cloudinary_created_at, coalesce(u.updated_at, now()),
            u.deleted_at, u.sync_status, u.synced_at, u.last_event_at
       FROM u
@@ -135,8 +137,8 @@ UPDATE media_assets m
        delivery_type = u.delivery_type, version = u.version, format = u.format,
        bytes = u.bytes, width = u.width, height = u.height, duration = u.duration,
        folder = u.folder, display_name = u.display_name,
-       tags = ARRAY(SELECT jsonb_array_elements_text(u.tags)), context = u.context,
-       metadata = u.metadata_, secure_url = u.secure_url, etag = u.etag,
+       tags = ARRAY(SELECT json_array_elements_text(u.tags)),
+       context = CAST(u.context AS jsonb), metadata = CAST(u.metadata_ AS jsonb), secure_url = u.secure_url, etag = u.etag,
        cloudinary_created_at = u.cloudinary_created_at,
        updated_at = coalesce(u.updated_at, now()), deleted_at = u.deleted_at,
        sync_status = u.sync_status, synced_at = u.synced_at,
@@ -144,7 +146,7 @@ UPDATE media_assets m
   FROM {_RECORD}
  WHERE m.id = u.id
    -- by id through the primary key, whatever the statistics say (see inbox_record._APPLIED)
-   AND m.id = ANY(ARRAY(SELECT (jsonb_array_elements(CAST(:rows AS jsonb))->>'id')::bigint))
+   AND m.id = ANY(CAST(:ids AS bigint[]))
 """)  # noqa: S608 -- a constant of this module, no input
 
 
@@ -173,7 +175,7 @@ def insert(session: Session, rows: Sequence[AssetRow]) -> None:
 
 def update(session: Session, rows: Sequence[AssetRow]) -> None:
     if rows:
-        session.execute(_UPDATE, {"rows": _json(rows)})
+        session.execute(_UPDATE, {"rows": _json(rows), "ids": [row.id for row in rows]})
 
 
 def _json(rows: Sequence[AssetRow]) -> str:

@@ -33,10 +33,10 @@ from workers.events import Identity
 _LOCK = text("""
 SELECT pg_advisory_xact_lock(h)
   FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
-          FROM jsonb_array_elements_text(CAST(:keys AS jsonb)) AS k ORDER BY h) locks
+          FROM json_array_elements_text(CAST(:keys AS json)) AS k ORDER BY h) locks
 """)
 
-# `= ANY(ARRAY(...))`, not `IN (...)` or a join on the jsonb function alone: the planner
+# `= ANY(ARRAY(...))`, not `IN (...)` or a join on the json function alone: the planner
 # guesses a set-returning function's rows (100, or thousands after a join) and would answer
 # with a scan of the whole table (or index) per batch; an array is probed through the
 # indexes (public_id leads the identity indexes), in the apply's index-scans-only
@@ -46,15 +46,15 @@ SELECT pg_advisory_xact_lock(h)
 _ASSETS = text(
     asset_row.select_sql("""id = ANY(ARRAY(
     SELECT m.id FROM media_assets m
-      JOIN jsonb_to_recordset(CAST(:identities AS jsonb))
+      JOIN json_to_recordset(CAST(:identities AS json))
            AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
      WHERE m.public_id = ANY(ARRAY(
-        SELECT jsonb_array_elements(CAST(:identities AS jsonb))->>'public_id'))
+        SELECT json_array_elements(CAST(:identities AS json))->>'public_id'))
     UNION ALL
     SELECT m.id FROM media_assets m
      WHERE m.asset_id = ANY(ARRAY(
-        SELECT jsonb_array_elements_text(CAST(:asset_ids AS jsonb))))))""")
+        SELECT json_array_elements_text(CAST(:asset_ids AS json))))))""")
 )
 
 _IN_FOLDER = text(
@@ -70,15 +70,15 @@ SELECT c.id, c.public_id, c.resource_type, c.delivery_type, c.asset_id, c.versio
   FROM cloudinary_cleanup_queue c
  WHERE c.id = ANY(ARRAY(
     SELECT q.id FROM cloudinary_cleanup_queue q
-      JOIN jsonb_to_recordset(CAST(:identities AS jsonb))
+      JOIN json_to_recordset(CAST(:identities AS json))
            AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
      WHERE q.public_id = ANY(ARRAY(
-        SELECT jsonb_array_elements(CAST(:identities AS jsonb))->>'public_id'))
+        SELECT json_array_elements(CAST(:identities AS json))->>'public_id'))
     UNION ALL
     SELECT q.id FROM cloudinary_cleanup_queue q
      WHERE q.asset_id = ANY(ARRAY(
-        SELECT jsonb_array_elements_text(CAST(:asset_ids AS jsonb))))))
+        SELECT json_array_elements_text(CAST(:asset_ids AS json))))))
 """)
 
 
@@ -135,7 +135,7 @@ class AssetStore:
         if new_identities:
             locks = json_codec.dumps([i.lock_key for i in new_identities])
             self.session.execute(_LOCK, {"keys": locks})
-        # one jsonb parameter each: serialized in C, where a text[] is adapted in Python
+        # one json parameter each: serialized in C, where a text[] is adapted in Python
         keys = {
             "identities": json_codec.dumps(
                 [

@@ -16,19 +16,19 @@ from sqlalchemy.orm import Session
 from db import json_codec
 from workers.apply_rows import Outcome
 
-# Parameters travel as one jsonb array of objects: serialized in C (orjson), where a
+# Parameters travel as one json array of objects: serialized in C (orjson), where a
 # text[] per column would be adapted element by element in Python.
 _APPLIED = text("""
 UPDATE webhook_inbox i
    SET status = u.status, attempts = i.attempts + 1, last_error = NULL,
        -- the transaction's last statement: the commit that makes the effect visible follows
        applied_at = clock_timestamp()
-  FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(id bigint, status text)
+  FROM json_to_recordset(CAST(:rows AS json)) AS u(id bigint, status text)
  WHERE i.id = u.id
    -- the rows by their ids, through the primary key: joined on the function alone, the
    -- planner (guessing 100 rows from it, and a small table from stale statistics) hashed
    -- and scanned the whole inbox per batch, a cost that grew with the table
-   AND i.id = ANY(ARRAY(SELECT (jsonb_array_elements(CAST(:rows AS jsonb))->>'id')::bigint))
+   AND i.id = ANY(CAST(:ids AS bigint[]))
 """)
 
 _FAILED = text("""
@@ -42,10 +42,10 @@ _LOG = text("""
 INSERT INTO media_sync_log
     (operation, status, public_id, asset_id, source, error_message, duration_ms, details)
 SELECT u.operation, u.status, u.public_id, u.asset_id, 'webhook', u.error, u.duration_ms,
-       u.details
-  FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+       CAST(u.details AS jsonb)
+  FROM json_to_recordset(CAST(:rows AS json))
        AS u(operation text, status text, public_id text, asset_id text, error text,
-            duration_ms double precision, details jsonb)
+            duration_ms double precision, details json)
 """)
 
 
@@ -75,6 +75,7 @@ def record_applied(session: Session, results: Sequence[Applied]) -> None:
         _APPLIED_AND_LOG,
         {
             "rows": json_codec.dumps(statuses),
+            "ids": [r.inbox_id for r in results],
             "log": json_codec.dumps(_log_rows(results)),
         },
     )

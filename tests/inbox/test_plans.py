@@ -41,9 +41,9 @@ STATEMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "statuses and audit": (
         inbox_record._APPLIED_AND_LOG.text,
-        {"rows": '[{"id": 7, "status": "applied"}]', "log": "[]"},
+        {"rows": '[{"id": 7, "status": "applied"}]', "ids": "{7}", "log": "[]"},
     ),
-    "update rows": (asset_row._UPDATE.text, {"rows": ASSET_ROWS}),
+    "update rows": (asset_row._UPDATE.text, {"rows": ASSET_ROWS, "ids": "{7}"}),
 }
 
 GROW = [
