@@ -98,13 +98,17 @@ def main(argv: list[str] | None = None) -> int:
         # a scenario exits 1 when it measured but missed its target: keep the figures
         results[name]["met_target"] = done.returncode == 0
         results[name]["wall_seconds"] = round(time.monotonic() - started, 1)
+        results[name]["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     raw_dir = args.output / "results"
     raw_dir.mkdir(parents=True, exist_ok=True)
     suffix = "quick" if args.quick else "full"
     previous = raw_dir / f"latest-{suffix}.json"
     if args.only and previous.exists():
         # a partial run updates its scenarios and keeps the others' latest figures
-        results = {**json.loads(previous.read_text())["results"], **results}
+        earlier = json.loads(previous.read_text())
+        for kept in earlier["results"].values():
+            kept.setdefault("measured_at", earlier["date"])
+        results = {**earlier["results"], **results}
     document = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -183,7 +187,9 @@ def render(document: dict[str, Any]) -> str:
                 f"({r['receiver'].get('half_peak_rate', 0):.0f}/s paced)",
                 f"ideal durable {ideal['requests_per_s']:.0f}/s; bare Flask "
                 f"{bare['requests_per_s']:.0f}/s",
-                f"{r['receiver']['paired_ratio_median']:.2f} x ideal",
+                f"{r['receiver']['paired_ratio_median']:.2f} x ideal (median of the "
+                f"per-round ratios; ratio of the medians "
+                f"{r['receiver']['ratio_to_ideal']:.2f})",
                 "≥ 0.9 x ideal; p99 < 25 ms at half peak",
             )
         )
@@ -280,6 +286,14 @@ def render(document: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {' | '.join(row)} |" for row in rows]
+    times = {name: v["measured_at"] for name, v in r.items() if "measured_at" in v}
+    if len({t[:16] for t in times.values()}) > 1:  # `--only` reruns: say which is which
+        lines += [
+            "",
+            "Measured at different times (`--only` reruns): "
+            + "; ".join(f"{name} {t}" for name, t in times.items())
+            + ".",
+        ]
     missed = [name for name, v in r.items() if v.get("met_target") is False]
     if missed:
         lines += [

@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     ok = all(r["errors"] == 0 for kind in KINDS for r in runs[kind])
     # a request still unanswered DRAIN_S after the last send is lost, like an error
     ok = ok and half["errors"] == 0 and half["unanswered"] == 0
-    met = result["ratio_to_ideal"] >= TARGET_RATIO and _under(
+    # the median of the per-round ratios: each round's pair ran back to back, so the
+    # machine's drift between rounds (large here) cancels within a pair
+    met = result["paired_ratio_median"] >= TARGET_RATIO and _under(
         result["half_peak_p99_ms"], TARGET_HALF_PEAK_P99_MS
     )
     return 0 if ok and (args.quick or met) else 1
@@ -349,11 +351,11 @@ def _table(result: dict[str, Any]) -> str:
             f"| {r['p99_ms']:.1f} | {r['errors']} | {r['load_generator_cpu_share']:.2f} "
             f"| {r['server_cpu_share']:.2f} |"
         )
-    ratio, target = result["ratio_to_ideal"], result["target"]
+    ratio, target = result["paired_ratio_median"], result["target"]
     lines += [
         "",
-        f"mediasync / ideal = {ratio:.2f} (target >= {target}); "
-        f"median of the per-round ratios {result['paired_ratio_median']:.2f}",
+        f"mediasync / ideal, median of the per-round ratios = {ratio:.2f} (target >= "
+        f"{target}); ratio of the medians {result['ratio_to_ideal']:.2f}",
         "",
         f"mediasync at half peak, paced: {result['half_peak_rate']:.0f}/s due "
         f"({result['half_peak_achieved_rate']:.0f}/s sent) for "
