@@ -38,9 +38,8 @@ def dumps(value: Any) -> str:
     dataclass instances as objects with a key per field."""
     try:
         return orjson.dumps(value).decode()
-    except (
-        TypeError
-    ):  # an integer past 64 bits (or a type neither writes: json says which)
+    except TypeError:
+        # an integer past 64 bits (or a type neither writes: json says which)
         return json.dumps(value, default=_isoformat)
 
 
