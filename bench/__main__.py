@@ -148,6 +148,15 @@ def _share(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} of one core"
 
 
+def _rounds(c: dict[str, Any], calls: str) -> str:
+    """Every round's seconds and calls, where the figure is the median round's."""
+    rounds = c.get("per_round", [])
+    if len(rounds) < 2:
+        return ""
+    each = ", ".join(f"{r['seconds']:.1f} s / {r[calls]}" for r in rounds)
+    return f" (median of {len(rounds)} rounds: {each})"
+
+
 def _bottleneck_lines(r: dict[str, Any]) -> list[str]:
     """CPU shares measured beside the figures (CPU seconds / wall seconds)."""
     lines = []
@@ -241,7 +250,8 @@ def render(document: dict[str, Any]) -> str:
             (
                 f"cleanup drain ({c['rows']:,} rows, one DELETE, {c['listeners']} listeners, "
                 f"{c['workers']} workers)",
-                f"{c['seconds']:.1f} s, {c['admin_calls']} delete_resources calls",
+                f"{c['seconds']:.1f} s, {c['admin_calls']} delete_resources calls"
+                + _rounds(c, "admin_calls"),
                 f"{c['floor']} calls (ceil(rows/100)); direct SDK {c['baseline_seconds']} s",
                 f"{c['ratio']:.2f} x call floor",
                 "≤ 1.05 x floor, < 30 s",
@@ -252,7 +262,8 @@ def render(document: dict[str, Any]) -> str:
         rows.append(
             (
                 f"reconcile ({c['assets']:,} assets, {c['drift_per_class']} drifted per class)",
-                f"{c['seconds']:.1f} s, {c['list_calls']} list calls",
+                f"{c['seconds']:.1f} s, {c['list_calls']} list calls"
+                + _rounds(c, "list_calls"),
                 f"{c['floor']} calls; listing alone {c['listing_only_seconds']} s",
                 f"{c['ratio']:.2f} x call floor",
                 "≤ 1.05 x floor, < 60 s",

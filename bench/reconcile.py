@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.procstat import OtherThreadsCpu, cores
-from bench.services import scratch_services
+from bench.services import median_round, scratch_services
 from cloudinary_emulator import Emulator
 from db.session import make_engine, make_sessionmaker
 from workers import reconcile
@@ -40,6 +40,7 @@ from workers.reconcile_sweep import DEFAULT_SCOPES
 PAGE = 500
 TARGET_RATIO = 1.05
 TARGET_SECONDS = 60.0
+ROUNDS = 3  # the figure is the median round's
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="5,000 assets (CI smoke)")
     parser.add_argument("--assets", type=int, default=None)
     parser.add_argument("--drift", type=float, default=0.01, help="share per class")
+    parser.add_argument("--rounds", type=int, default=None, help=f"runs ({ROUNDS})")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--no-analyze",
@@ -55,16 +57,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     total = args.assets or (5_000 if args.quick else 100_000)
-    with ExitStack() as stack:
-        database_url, redis_url = scratch_services(stack)
-        result = run(
-            database_url, redis_url, total, args.drift, analyze=not args.no_analyze
-        )
+    rounds = []
+    for _ in range(args.rounds or (1 if args.quick else ROUNDS)):
+        with ExitStack() as stack:  # each round on its own scratch database
+            database_url, redis_url = scratch_services(stack)
+            rounds.append(
+                run(
+                    database_url,
+                    redis_url,
+                    total,
+                    args.drift,
+                    analyze=not args.no_analyze,
+                )
+            )
+    result = median_round(rounds, ("seconds", "list_calls", "ratio", "converged"))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(_table(result))
-    ok = result["converged"] and result["ratio"] <= TARGET_RATIO
+    # every round within the call target, the median round within the time target
+    ok = all(r["converged"] and r["ratio"] <= TARGET_RATIO for r in rounds)
     if not args.quick:
         ok = ok and result["seconds"] < TARGET_SECONDS
     return 0 if ok else 1

@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -73,3 +74,15 @@ def configured_settings(
     )
     configure(settings)
     return settings
+
+
+def median_round(
+    rounds: list[dict[str, Any]], per_round: tuple[str, ...]
+) -> dict[str, Any]:
+    """The round with the median `seconds`, with every round's `per_round` figures beside
+    it (a scenario repeated on a noisy machine is quoted by its middle run)."""
+    ordered = sorted(rounds, key=lambda r: r["seconds"])
+    middle = dict(ordered[(len(ordered) - 1) // 2])
+    middle["rounds"] = len(rounds)
+    middle["per_round"] = [{key: r[key] for key in per_round} for r in rounds]
+    return middle
