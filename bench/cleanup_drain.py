@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,7 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.procstat import OtherThreadsCpu, cores
-from bench.services import median_round, scratch_services
+from bench.services import median_round, rounds_on_scratch
 from cloudinary_emulator import Emulator
 from db.session import make_engine, make_sessionmaker
 from db.urls import libpq_url
@@ -61,20 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     rows = args.rows or (1_000 if args.quick else 10_000)
-    rounds = []
-    for _ in range(args.rounds or (1 if args.quick else ROUNDS)):
-        with ExitStack() as stack:  # each round on its own scratch database
-            database_url, redis_url = scratch_services(stack)
-            rounds.append(
-                run(
-                    database_url,
-                    redis_url,
-                    rows,
-                    listeners=args.listeners,
-                    workers=args.workers,
-                    log_dir=Path(stack.enter_context(tempfile.TemporaryDirectory())),
-                )
-            )
+    rounds = rounds_on_scratch(
+        args.rounds or (1 if args.quick else ROUNDS),
+        lambda database_url, redis_url, stack: run(
+            database_url,
+            redis_url,
+            rows,
+            listeners=args.listeners,
+            workers=args.workers,
+            log_dir=Path(stack.enter_context(tempfile.TemporaryDirectory())),
+        ),
+    )
     result = median_round(rounds, ("seconds", "admin_calls", "ratio", "completed"))
     print(json.dumps(result, indent=2) if args.json else _table(result))
     # every round within the call target, the median round within the time target

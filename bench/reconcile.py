@@ -19,7 +19,6 @@ import math
 import sys
 import time
 import uuid
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench.procstat import OtherThreadsCpu, cores
-from bench.services import median_round, scratch_services
+from bench.services import median_round, rounds_on_scratch
 from cloudinary_emulator import Emulator
 from db.session import make_engine, make_sessionmaker
 from workers import reconcile
@@ -57,19 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     total = args.assets or (5_000 if args.quick else 100_000)
-    rounds = []
-    for _ in range(args.rounds or (1 if args.quick else ROUNDS)):
-        with ExitStack() as stack:  # each round on its own scratch database
-            database_url, redis_url = scratch_services(stack)
-            rounds.append(
-                run(
-                    database_url,
-                    redis_url,
-                    total,
-                    args.drift,
-                    analyze=not args.no_analyze,
-                )
-            )
+    rounds = rounds_on_scratch(
+        args.rounds or (1 if args.quick else ROUNDS),
+        lambda database_url, redis_url, _stack: run(
+            database_url, redis_url, total, args.drift, analyze=not args.no_analyze
+        ),
+    )
     result = median_round(rounds, ("seconds", "list_calls", "ratio", "converged"))
     if args.json:
         print(json.dumps(result, indent=2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,19 @@ def configured_settings(
     )
     configure(settings)
     return settings
+
+
+def rounds_on_scratch(
+    count: int, run_once: Callable[[str, str, ExitStack], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`run_once(database_url, redis_url, stack)` `count` times, each round on its own
+    scratch database (undone by `stack` when the round ends)."""
+    rounds = []
+    for _ in range(count):
+        with ExitStack() as stack:
+            database_url, redis_url = scratch_services(stack)
+            rounds.append(run_once(database_url, redis_url, stack))
+    return rounds
 
 
 def median_round(

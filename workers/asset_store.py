@@ -36,26 +36,33 @@ SELECT pg_advisory_xact_lock(h)
           FROM json_array_elements_text(CAST(:keys AS json)) AS k ORDER BY h) locks
 """)
 
-# `= ANY(ARRAY(...))`, not `IN (...)` or a join on the json function alone: the planner
-# guesses a set-returning function's rows (100, or thousands after a join) and would answer
-# with a scan of the whole table (or index) per batch; an array is probed through the
-# indexes (public_id leads the identity indexes), in the apply's index-scans-only
-# transaction (workers/inbox.py) whatever the table's statistics say. UNION ALL: the outer
-# `= ANY` does not mind a repeated id, and a UNION's de-duplication had PostgreSQL 18 walk
-# the whole primary key for the ids in order rather than probe the asset_id index.
-_ASSETS = text(
-    asset_row.select_sql("""id = ANY(ARRAY(
-    SELECT m.id FROM media_assets m
+
+def _named_by_keys(table: str) -> str:
+    """`id = ANY(...)`: the ids of `table`'s rows with one of the batch's identities
+    (:identities) or asset_ids (:asset_ids).
+
+    `= ANY(ARRAY(...))`, not `IN (...)` or a join on the json function alone: the planner
+    guesses a set-returning function's rows (100, or thousands after a join) and would
+    answer with a scan of the whole table (or index) per batch; an array is probed through
+    the indexes (public_id leads the identity indexes), in the apply's index-scans-only
+    transaction (workers/inbox.py) whatever the table's statistics say. UNION ALL: the
+    outer `= ANY` does not mind a repeated id, and a UNION's de-duplication had PostgreSQL
+    18 walk the whole primary key for the ids in order rather than probe the asset_id index.
+    """
+    return f"""id = ANY(ARRAY(
+    SELECT t.id FROM {table} t
       JOIN json_to_recordset(CAST(:identities AS json))
            AS k(public_id text, resource_type text, delivery_type text)
      USING (public_id, resource_type, delivery_type)
-     WHERE m.public_id = ANY(ARRAY(
+     WHERE t.public_id = ANY(ARRAY(
         SELECT json_array_elements(CAST(:identities AS json))->>'public_id'))
     UNION ALL
-    SELECT m.id FROM media_assets m
-     WHERE m.asset_id = ANY(ARRAY(
-        SELECT json_array_elements_text(CAST(:asset_ids AS json))))))""")
-)
+    SELECT t.id FROM {table} t
+     WHERE t.asset_id = ANY(ARRAY(
+        SELECT json_array_elements_text(CAST(:asset_ids AS json))))))"""  # noqa: S608 -- callers pass a table name constant
+
+
+_ASSETS = text(asset_row.select_sql(_named_by_keys("media_assets")))
 
 _IN_FOLDER = text(
     asset_row.select_sql(
@@ -64,22 +71,11 @@ _IN_FOLDER = text(
     )
 )
 
-_CLEANUPS = text("""
-SELECT c.id, c.public_id, c.resource_type, c.delivery_type, c.asset_id, c.version,
-       c.created_at, c.status
-  FROM cloudinary_cleanup_queue c
- WHERE c.id = ANY(ARRAY(
-    SELECT q.id FROM cloudinary_cleanup_queue q
-      JOIN json_to_recordset(CAST(:identities AS json))
-           AS k(public_id text, resource_type text, delivery_type text)
-     USING (public_id, resource_type, delivery_type)
-     WHERE q.public_id = ANY(ARRAY(
-        SELECT json_array_elements(CAST(:identities AS json))->>'public_id'))
-    UNION ALL
-    SELECT q.id FROM cloudinary_cleanup_queue q
-     WHERE q.asset_id = ANY(ARRAY(
-        SELECT json_array_elements_text(CAST(:asset_ids AS json))))))
-""")
+_CLEANUPS = text(f"""
+SELECT id, public_id, resource_type, delivery_type, asset_id, version, created_at, status
+  FROM cloudinary_cleanup_queue
+ WHERE {_named_by_keys("cloudinary_cleanup_queue")}
+""")  # noqa: S608 -- constants of this module
 
 
 @dataclass
