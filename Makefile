@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install lint format test dev demo bench clean
+.PHONY: install lint format test chaos dev demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ format: $(STAMP)
 # REDIS_URL when set, else servers the tests start themselves).
 test: lint
 	$(BIN)/python -m pytest
+
+# The chaos suite's full profile (make test runs its quick profile with the rest).
+chaos: $(STAMP)
+	MEDIASYNC_CHAOS=full $(BIN)/python -m pytest tests/chaos
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
