@@ -76,6 +76,9 @@ class Settings:
     flower_basic_auth: str | None = field(default=None, repr=False)
     # Beat intervals (seconds); see workers/schedule.py.
     sweep_interval_s: int = 30
+    # The inbox sweep only probes an index, so it can run often: a lost wake-up then costs
+    # seconds, not the cleanup sweep's 30 s.
+    inbox_sweep_interval_s: int = 5
     canary_interval_s: int = 60
     reconcile_interval_s: int = 300
     full_reconcile_interval_s: int = 86400
@@ -86,6 +89,9 @@ class Settings:
     reconcile_budget_share: float = 0.5
     reconcile_grace_s: int = 300
     reconcile_overlap_s: int = 300
+    # Cleanup waits for an Admin API reset at most this far away (seconds) instead of
+    # deleting one asset per call through destroy (see workers/cleanup.py).
+    cleanup_max_reset_wait_s: int = 60
     # Testing aid only (MEDIASYNC_APPLY_ROW_DELAY_MS): the inbox apply sleeps this long after
     # each row, inside its transaction, so a test can kill a worker mid-batch. Leave it unset.
     apply_row_delay_ms: int = 0
@@ -164,6 +170,9 @@ class Settings:
             log_level=log_level,
             flower_basic_auth=_basic_auth(env),
             sweep_interval_s=_positive_int(env, "MEDIASYNC_SWEEP_INTERVAL", 30),
+            inbox_sweep_interval_s=_positive_int(
+                env, "MEDIASYNC_INBOX_SWEEP_INTERVAL", 5
+            ),
             canary_interval_s=_positive_int(env, "MEDIASYNC_CANARY_INTERVAL", 60),
             reconcile_interval_s=_positive_int(
                 env, "MEDIASYNC_RECONCILE_INTERVAL", 300
@@ -185,6 +194,9 @@ class Settings:
             ),
             reconcile_grace_s=_positive_int(env, "MEDIASYNC_RECONCILE_GRACE", 300),
             reconcile_overlap_s=_positive_int(env, "MEDIASYNC_RECONCILE_OVERLAP", 300),
+            cleanup_max_reset_wait_s=_positive_int(
+                env, "MEDIASYNC_CLEANUP_MAX_RESET_WAIT", 60
+            ),
             apply_row_delay_ms=_positive_int(env, "MEDIASYNC_APPLY_ROW_DELAY_MS", 0),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
             or None,

@@ -156,3 +156,25 @@ def test_public_url_is_optional_checked_and_loses_its_trailing_slash():
     for bad in ("sync.example.com", "ftp://x/", "https://x/?a=1"):
         with pytest.raises(SettingsError, match="MEDIASYNC_PUBLIC_URL"):
             Settings.from_env({**GOOD, "MEDIASYNC_PUBLIC_URL": bad})
+
+
+def test_cleanup_reset_wait_and_inbox_sweep_are_read_and_checked():
+    defaults = Settings.from_env(GOOD)
+    assert defaults.cleanup_max_reset_wait_s == 60
+    assert defaults.inbox_sweep_interval_s == 5
+    settings = Settings.from_env(
+        {
+            **GOOD,
+            "MEDIASYNC_CLEANUP_MAX_RESET_WAIT": "20",
+            "MEDIASYNC_INBOX_SWEEP_INTERVAL": "2",
+        }
+    )
+    assert settings.cleanup_max_reset_wait_s == 20
+    assert settings.inbox_sweep_interval_s == 2
+    for name, bad in [
+        ("MEDIASYNC_CLEANUP_MAX_RESET_WAIT", "0"),
+        ("MEDIASYNC_CLEANUP_MAX_RESET_WAIT", "a minute"),
+        ("MEDIASYNC_INBOX_SWEEP_INTERVAL", "-1"),
+    ]:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({**GOOD, name: bad})
