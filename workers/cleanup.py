@@ -3,20 +3,27 @@
 `drain` claims due rows (commit), checks none has come back to life, calls Cloudinary
 outside any transaction, then records every outcome (commit) — batch after batch until
 nothing is due. Holding a transaction open across an HTTP call would pin row locks and a
-connection for its whole duration; the lease (locked_at/locked_by) replaces it, and the
-sweep reclaims leases of workers that died.
+connection for its whole duration; the lease (locked_at/locked_by) replaces it: a thread
+renews it while the batch is out, so it lapses only when the worker is gone, and the
+reclaim hands the rows on within seconds.
+
+When the Admin budget is spent and comes back soon, the drain waits for the reset (the
+due rows are postponed to it, no attempt spent) rather than destroying asset by asset.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from types import TracebackType
 
 import redis
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workers import cleanup_calls, cleanup_ops, cleanup_queue
@@ -38,8 +45,8 @@ class CleanupPolicy:
     destroy_batch: int = 20
     # A drain hands its worker back after this long; a follow-up drain continues.
     time_budget_s: float = 20.0
-    # Renew a destroy batch's lease this often (it is LEASE_S long).
-    renew_every_s: float = 15.0
+    # Renew the lease of the batch in hand this often (it lapses after LEASE_S).
+    renew_every_s: float = cleanup_queue.RENEW_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
@@ -54,13 +61,18 @@ class DrainReport:
     more: bool = False
     # the earliest retry this drain scheduled (a Unix time), to wake a drain for it
     retry_at: float | None = None
+    # stopped to wait for the Admin budget's reset (a Unix time); due rows were postponed
+    waiting_for_reset: float | None = None
 
     def count(self, outcomes: Sequence[Outcome]) -> None:
         for outcome in outcomes:
             self.results[outcome.result] = self.results.get(outcome.result, 0) + 1
             if outcome.status == "pending" and outcome.next_attempt_at is not None:
                 at = outcome.next_attempt_at.timestamp()
-                self.retry_at = at if self.retry_at is None else min(self.retry_at, at)
+                self.wake_at(at)
+
+    def wake_at(self, at: float) -> None:
+        self.retry_at = at if self.retry_at is None else min(self.retry_at, at)
 
 
 def drain(
@@ -96,6 +108,11 @@ def _one_batch(
             report.paused = True
             return False
         use_admin = _acquire(governor)
+        if not use_admin:
+            reset = _near_reset(governor, policy.retry.max_rate_limit_wait_s)
+            if reset is not None:
+                _wait_for_reset(session, reset, report)
+                return False
         limit = policy.admin_batch if use_admin else policy.destroy_batch
         rows = cleanup_queue.claim(session, token, limit)
     if not rows:
@@ -104,22 +121,8 @@ def _one_batch(
         return False
     report.batches += 1
     report.claimed += len(rows)
-    with sessions.begin() as session:
-        live = cleanup_queue.live_public_ids(session, rows)
-    outcomes = [
-        Outcome(
-            r, status="skipped", result="skipped", attempt_inc=0, error=SKIPPED_LIVE
-        )
-        for r in rows
-        if r.public_id in live
-    ]
-    todo = [r for r in rows if r.public_id not in live]
-    if todo and use_admin:
-        outcomes += _delete_via_admin(client, governor, todo, policy.retry)
-    elif todo:
-        outcomes += _delete_via_destroy(sessions, client, token, todo, policy)
-    elif use_admin:
-        _refund(governor)
+    with _LeaseKeeper(sessions, token, [r.id for r in rows], policy.renew_every_s):
+        outcomes = _work(sessions, client, governor, rows, use_admin, policy)
     with sessions.begin() as session:
         kept = cleanup_queue.record(session, token, outcomes)
     if len(kept) < len(outcomes):
@@ -138,6 +141,101 @@ def _one_batch(
         _summary(outcomes),
     )
     return True
+
+
+def _work(
+    sessions: sessionmaker[Session],
+    client: CloudinaryClient,
+    governor: RateGovernor,
+    rows: list[ClaimedRow],
+    use_admin: bool,
+    policy: CleanupPolicy,
+) -> list[Outcome]:
+    with sessions.begin() as session:
+        live = cleanup_queue.live_public_ids(session, rows)
+    outcomes = [
+        Outcome(
+            r, status="skipped", result="skipped", attempt_inc=0, error=SKIPPED_LIVE
+        )
+        for r in rows
+        if r.public_id in live
+    ]
+    todo = [r for r in rows if r.public_id not in live]
+    if todo and use_admin:
+        outcomes += _delete_via_admin(client, governor, todo, policy.retry)
+    elif todo:
+        outcomes += cleanup_calls.destroy_each(client, todo, policy.retry)
+    elif use_admin:
+        _refund(governor)
+    return outcomes
+
+
+class _LeaseKeeper:
+    """Renews a batch's lease from a thread while the batch is worked on, however long its
+    Cloudinary calls take: the lease lapses only when this process stops (SIGKILL, OOM, a
+    lost host), so the reclaim can presume a worker dead after a few seconds."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        token: str,
+        ids: list[int],
+        every_s: float,
+    ) -> None:
+        self._sessions, self._token, self._ids = sessions, token, ids
+        self._every_s = every_s
+        self._stop = threading.Event()
+        # a daemon: a renewal stuck on a dead database must not keep the process alive
+        self._thread = threading.Thread(
+            target=self._run, name=f"lease-{token}", daemon=True
+        )
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every_s):
+            try:
+                with self._sessions.begin() as session:
+                    cleanup_queue.renew(session, self._token, self._ids)
+            except SQLAlchemyError as exc:
+                # the next round tries again; if the lease lapses meanwhile, the outcome
+                # write is refused (token-guarded) and the new holder's answer counts
+                logger.warning("cleanup %s: lease not renewed: %s", self._token, exc)
+
+
+def _near_reset(governor: RateGovernor, max_wait_s: float) -> float | None:
+    """The Unix time the spent Admin budget comes back, if that is near enough to wait."""
+    try:
+        wait = governor.wait_time()
+    except redis.RedisError as exc:
+        logger.warning("rate governor unavailable (%s); not waiting for a reset", exc)
+        return None
+    # 0 means the budget was refilled meanwhile: the next batch finds out
+    return time.time() + wait if 0 < wait <= max_wait_s else None
+
+
+def _wait_for_reset(session: Session, reset: float, report: DrainReport) -> None:
+    # the header has whole seconds; a second more never lands just before the reset
+    at = reset + 1.0
+    moved = cleanup_queue.postpone_due(session, datetime.fromtimestamp(at, UTC))
+    report.waiting_for_reset = at
+    report.wake_at(at)
+    logger.info(
+        "cleanup: Admin API budget spent; %d due rows wait %.0f s for its reset",
+        moved,
+        at - time.time(),
+    )
 
 
 def _delete_via_admin(
@@ -179,25 +277,6 @@ def _delete_via_admin(
     if info is not None:
         _observe(governor, info.limit, info.remaining, info.reset_at)
     return cleanup_calls.admin_outcomes(rows, result, duration, retry)
-
-
-def _delete_via_destroy(
-    sessions: sessionmaker[Session],
-    client: CloudinaryClient,
-    token: str,
-    rows: list[ClaimedRow],
-    policy: CleanupPolicy,
-) -> list[Outcome]:
-    renewed = time.monotonic()
-
-    def keep_lease() -> None:
-        nonlocal renewed
-        if time.monotonic() - renewed >= policy.renew_every_s:
-            with sessions.begin() as session:
-                cleanup_queue.renew(session, token)
-            renewed = time.monotonic()
-
-    return cleanup_calls.destroy_each(client, rows, policy.retry, keep_lease)
 
 
 # The budget is an optimisation over Cloudinary's own 420s: if Redis cannot be reached, the

@@ -52,9 +52,10 @@ class Failure(enum.Enum):
 class RetryPolicy:
     backoff_base_s: float = 5.0
     backoff_cap_s: float = 3600.0
-    # A 420 whose reset is further away than this is not waited for: the batch is retried
-    # at once, and the exhausted budget sends it through destroy instead of stalling.
-    max_rate_limit_wait_s: float = 120.0
+    # An exhausted budget whose reset is at most this far away is waited for (a batch call
+    # after the reset costs a hundredth of destroying each asset); a further one is not:
+    # the rows go through destroy instead of stalling. MEDIASYNC_CLEANUP_MAX_RESET_WAIT.
+    max_rate_limit_wait_s: float = 60.0
     # When a 420 carries no readable reset header.
     rate_limit_fallback_s: float = 60.0
     destroy_parallelism: int = 5
@@ -200,16 +201,11 @@ def destroy_each(
     client: CloudinaryClient,
     rows: Sequence[ClaimedRow],
     policy: RetryPolicy,
-    on_progress: Callable[[], None],
 ) -> list[Outcome]:
     """Delete rows one call each through the Upload API, a few calls at a time."""
-    outcomes = []
     with ThreadPoolExecutor(max_workers=policy.destroy_parallelism) as pool:
         futures = [pool.submit(_destroy_one, client, row, policy) for row in rows]
-        for future in as_completed(futures):
-            outcomes.append(future.result())
-            on_progress()
-    return outcomes
+        return [future.result() for future in as_completed(futures)]
 
 
 def _destroy_one(

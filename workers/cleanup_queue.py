@@ -16,8 +16,11 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-# A worker that has held rows this long without recording an outcome is presumed dead.
-LEASE_S = 60.0
+# A drain renews the lease of the batch it holds every RENEW_S (workers/cleanup.py), so a
+# lease not renewed for LEASE_S means its worker died (or lost the database): the rows go
+# back to pending within seconds, not after the longest Cloudinary call could take.
+LEASE_S = 10.0
+RENEW_S = 3.0
 # delete_resources accepts at most 100 public_ids per call.
 ADMIN_BATCH = 100
 
@@ -96,7 +99,15 @@ SELECT 'cleanup', u.status, u.public_id, u.asset_id, u.source, u.error, u.durati
 
 _RENEW = text("""
 UPDATE cloudinary_cleanup_queue SET locked_at = now()
- WHERE status = 'processing' AND locked_by = :token
+ WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'processing' AND locked_by = :token
+""")
+
+# The Admin budget is spent and comes back soon: due rows wait for the reset (no attempt
+# spent), so sweeps and listener catch-ups do not wake drains that could only wait too.
+_POSTPONE = text("""
+UPDATE cloudinary_cleanup_queue
+   SET next_attempt_at = :at, updated_at = now()
+ WHERE status = 'pending' AND next_attempt_at < :at
 """)
 
 _RELEASE = text("""
@@ -256,9 +267,16 @@ def _log_details(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def renew(session: Session, token: str) -> None:
-    """Extend the lease of rows still being worked on (a long destroy batch)."""
-    session.execute(_RENEW, {"token": token})
+def renew(session: Session, token: str, ids: Sequence[int]) -> int:
+    """Extend the lease of rows still being worked on; how many were still ours."""
+    result = session.execute(_RENEW, {"token": token, "ids": list(ids)})
+    return int(result.rowcount)  # type: ignore[attr-defined]  # DML results have rowcount
+
+
+def postpone_due(session: Session, at: datetime) -> int:
+    """Move every pending row due before `at` to `at`; how many moved."""
+    result = session.execute(_POSTPONE, {"at": at})
+    return int(result.rowcount)  # type: ignore[attr-defined]  # DML results have rowcount
 
 
 def release(session: Session, token: str) -> None:

@@ -15,6 +15,9 @@ from workers.config import Settings
 
 # Paused reconcile runs resume by themselves; this catches the ones whose wake-up was lost.
 RECONCILE_RESUME_INTERVAL_S = 60
+# A dead drain's lease lapses after cleanup_queue.LEASE_S (10 s); looking this often hands
+# its rows on within 15 s of the death. An index probe on a partial index of a few rows.
+CLEANUP_RECLAIM_INTERVAL_S = 5
 
 
 def _every(task: str, seconds: int, queue: str = MAINTENANCE_QUEUE) -> dict[str, Any]:
@@ -28,9 +31,15 @@ def _every(task: str, seconds: int, queue: str = MAINTENANCE_QUEUE) -> dict[str,
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     sweep, retention = settings.sweep_interval_s, settings.retention_interval_s
     return {
-        # lost wake-ups: inbox rows and cleanup rows still pending, stale leases
-        "inbox-sweep": _every("mediasync.inbox.sweep", sweep, INBOX_QUEUE),
+        # lost wake-ups: inbox rows and cleanup rows still pending, stale leases. The
+        # inbox's is an index probe, run often so a lost wake-up costs seconds.
+        "inbox-sweep": _every(
+            "mediasync.inbox.sweep", settings.inbox_sweep_interval_s, INBOX_QUEUE
+        ),
         "cleanup-sweep": _every("mediasync.cleanup.sweep", sweep, CLEANUP_QUEUE),
+        "cleanup-reclaim": _every(
+            "mediasync.cleanup.reclaim", CLEANUP_RECLAIM_INTERVAL_S, CLEANUP_QUEUE
+        ),
         # drift: cheap search often, full listing rarely, stalled runs picked up
         "reconcile-incremental": _every(
             "mediasync.reconcile.incremental", settings.reconcile_interval_s

@@ -17,21 +17,24 @@ from workers.celery_app import (
     session_scope,
     worker_name,
 )
+from workers.cleanup_calls import RetryPolicy
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import Settings
 from workers.rate_governor import RateGovernor
 
-# urllib3 retries a timed-out DELETE three more times on its own, so four of these must
-# fit inside the 60 s lease.
+# urllib3 retries a timed-out DELETE three more times on its own; the drain renews its
+# lease meanwhile, so only Cloudinary's patience bounds this, not the lease.
 CALL_TIMEOUT_S = 10.0
 # Retries further out than this are left to the sweep instead of an ETA message held by a
 # worker (Redis redelivers unacked messages after the visibility timeout).
 MAX_WAKE_AHEAD_S = 900.0
 
-_resources: tuple[Settings, CloudinaryClient, RateGovernor] | None = None
+_resources: (
+    tuple[Settings, CloudinaryClient, RateGovernor, cleanup.CleanupPolicy] | None
+) = None
 
 
-def _cloudinary() -> tuple[CloudinaryClient, RateGovernor]:
+def _cloudinary() -> tuple[CloudinaryClient, RateGovernor, cleanup.CleanupPolicy]:
     global _resources
     settings = get_settings()
     if _resources is None or _resources[0] is not settings:
@@ -40,8 +43,9 @@ def _cloudinary() -> tuple[CloudinaryClient, RateGovernor]:
         governor = RateGovernor(
             redis.Redis.from_url(settings.redis_url), account.cloud_name
         )
-        _resources = (settings, client, governor)
-    return _resources[1], _resources[2]
+        retry = RetryPolicy(max_rate_limit_wait_s=settings.cleanup_max_reset_wait_s)
+        _resources = (settings, client, governor, cleanup.CleanupPolicy(retry=retry))
+    return _resources[1], _resources[2], _resources[3]
 
 
 def enqueue_drains(count: int, countdown: float | None = None) -> None:
@@ -53,8 +57,10 @@ def enqueue_drains(count: int, countdown: float | None = None) -> None:
 @app.task(name="mediasync.cleanup.drain")
 def drain() -> dict[str, Any]:
     """Delete due queue rows from Cloudinary until none is left."""
-    client, governor = _cloudinary()
-    report = cleanup.drain(get_sessionmaker(), client, governor, holder=worker_name())
+    client, governor, policy = _cloudinary()
+    report = cleanup.drain(
+        get_sessionmaker(), client, governor, holder=worker_name(), policy=policy
+    )
     if report.more:
         enqueue_drains(1)
     elif report.retry_at is not None:
@@ -66,7 +72,8 @@ def drain() -> dict[str, Any]:
 
 @app.task(name="mediasync.cleanup.sweep")
 def sweep() -> dict[str, Any]:
-    """Beat, every 30 s: reclaim dead workers' leases, drain whatever NOTIFY missed."""
+    """Beat, every MEDIASYNC_SWEEP_INTERVAL: reclaim dead workers' leases, drain
+    whatever NOTIFY missed."""
     with session_scope() as session:
         result = cleanup_ops.sweep(session)
     if not result.paused:
@@ -76,9 +83,14 @@ def sweep() -> dict[str, Any]:
 
 @app.task(name="mediasync.cleanup.reclaim")
 def reclaim() -> dict[str, int]:
-    """Return rows leased by workers that died (older than 60 s) to pending."""
+    """Beat, every few seconds: hand the rows of drains whose worker died (their lease was
+    not renewed for LEASE_S) to a new drain. An index probe when nothing is stale."""
     with session_scope() as session:
-        return cleanup_queue.reclaim_stale(session)
+        counts = cleanup_queue.reclaim_stale(session)
+        paused = cleanup_ops.is_paused(session)
+    if counts["pending"] and not paused:
+        enqueue_drains(cleanup_queue.drains_for(counts["pending"]))
+    return counts
 
 
 @app.task(name="mediasync.cleanup.purge")
