@@ -176,9 +176,10 @@ def _cloud_value(name: str, value: Any) -> Any:
 
 
 def _row_value(name: str, row: dict[str, Any], columns: tuple[str, ...]) -> Any:
-    value = next((row[c] for c in columns if c in row), _ABSENT)
-    if value is _ABSENT:
+    present = [c for c in columns if c in row]
+    if not present:
         return f"<no column {'/'.join(columns)}>"
+    value: Any = row[present[0]]
     if name == "tags":
         return list(value or [])
     if name in ("context", "metadata"):
@@ -186,6 +187,3 @@ def _row_value(name: str, row: dict[str, Any], columns: tuple[str, ...]) -> Any:
     if name == "format":
         return value or None
     return value
-
-
-_ABSENT = object()
