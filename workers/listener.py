@@ -35,6 +35,9 @@ from workers.cleanup_queue import drains_for
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_PREFIX = "listener:"
+HEARTBEAT_S = 3.0
+POLL_S = 1.0
+MAX_BURST_S = 0.5
 # libpq connection options: keepalives notice a silent peer while we wait for NOTIFY;
 # tcp_user_timeout bounds a write (the heartbeat) to a peer that vanished mid-conversation.
 CONNECTION_OPTIONS: dict[str, Any] = {
@@ -59,14 +62,25 @@ _DUE = (
 _jitter = random.SystemRandom()
 
 
+def stale_after_s(heartbeat_s: float, poll_s: float, max_burst_s: float) -> float:
+    """How old a heartbeat may get before two in a row were missed: a beat is due every
+    heartbeat_s, but is written only between waits for NOTIFY, so may come one wait late."""
+    return 2 * heartbeat_s + poll_s + max_burst_s
+
+
 @dataclass(frozen=True)
 class ListenerHeartbeat:
     name: str
     host: str | None
     pid: int | None
+    # what the listener last said (`reported_state`), or "stale" once two heartbeats were
+    # missed: a SIGKILLed or wedged listener cannot say so itself
     state: str | None
     last_seen: datetime
     age_s: float
+    reported_state: str | None = None
+    stale: bool = False
+    stale_after_s: float = stale_after_s(HEARTBEAT_S, POLL_S, MAX_BURST_S)
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -84,16 +98,31 @@ def listener_heartbeats(session: Session) -> list[ListenerHeartbeat]:
         {"prefix": HEARTBEAT_PREFIX + "%"},
     )
     return [
-        ListenerHeartbeat(
-            name=name.removeprefix(HEARTBEAT_PREFIX),
-            host=details.get("host"),
-            pid=details.get("pid"),
-            state=details.get("state"),
-            last_seen=last_seen,
-            age_s=float(age),
-        )
+        _heartbeat(name, details, last_seen, float(age))
         for name, details, last_seen, age in rows
     ]
+
+
+def _heartbeat(
+    name: str, details: dict[str, Any], last_seen: datetime, age_s: float
+) -> ListenerHeartbeat:
+    # rows of listeners from before stale_after_s was recorded ran the defaults
+    limit = float(
+        details.get("stale_after_s") or stale_after_s(HEARTBEAT_S, POLL_S, MAX_BURST_S)
+    )
+    reported = details.get("state")
+    stale = age_s > limit
+    return ListenerHeartbeat(
+        name=name.removeprefix(HEARTBEAT_PREFIX),
+        host=details.get("host"),
+        pid=details.get("pid"),
+        state="stale" if stale else reported,
+        last_seen=last_seen,
+        age_s=age_s,
+        reported_state=reported,
+        stale=stale,
+        stale_after_s=limit,
+    )
 
 
 def forget_stale_listeners(session: Session, older_than_s: float = 86400) -> int:
@@ -118,10 +147,10 @@ class Listener:
         *,
         name: str | None = None,
         parallel: int = 4,
-        heartbeat_s: float = 3.0,
-        poll_s: float = 1.0,
+        heartbeat_s: float = HEARTBEAT_S,
+        poll_s: float = POLL_S,
         burst_window_s: float = 0.05,
-        max_burst_s: float = 0.5,
+        max_burst_s: float = MAX_BURST_S,
         backoff_cap_s: float = 5.0,
     ) -> None:
         self.conninfo = libpq_url(database_url)
@@ -223,6 +252,10 @@ class Listener:
             "host": socket.gethostname(),
             "pid": os.getpid(),
             "state": state,
+            "heartbeat_s": self.heartbeat_s,
+            "stale_after_s": stale_after_s(
+                self.heartbeat_s, self.poll_s, self.max_burst_s
+            ),
             "started_at": self._started_at,
             "notifications": self.notifications,
             "drains_sent": self.drains_sent,

@@ -2,6 +2,7 @@
 
 import time
 
+import pytest
 from sqlalchemy import text
 
 from tests.cleanup.conftest import FAST, queue_statuses, remaining, seed
@@ -209,3 +210,52 @@ def test_destroy_failures_are_classified_like_admin_ones(
     status, attempts, last_error, _ = queue_row(sessions)
     assert (status, attempts) == ("failed", 1)
     assert "Not allowed here" in last_error
+
+
+def test_a_spent_budget_whose_reset_is_near_is_waited_for_not_destroyed(
+    cloud, sessions, cloudinary, governor
+):
+    seed(cloud, sessions, 250)
+    cloud.client.set_rate_limit(1000, remaining=0, reset_in=3)
+    delete_all(sessions)
+
+    report = cleanup.drain(sessions, cloudinary, governor, holder="t", policy=FAST)
+
+    # one refused call teaches the governor; the drain then stops to wait for the reset
+    assert report.results == {"rate_limited": 100}
+    assert report.waiting_for_reset is not None
+    assert report.retry_at == pytest.approx(report.waiting_for_reset, abs=0.01)
+    assert 0 < report.waiting_for_reset - time.time() <= 4.5
+    with sessions.begin() as session:
+        rows = session.execute(
+            text(
+                "SELECT status, attempts, next_attempt_at > now(), count(*)"
+                " FROM cloudinary_cleanup_queue GROUP BY 1, 2, 3"
+            )
+        ).all()
+    # every row waits for the reset, none spent an attempt, none is due meanwhile
+    assert rows == [("pending", 0, True, 250)]
+    assert cleanup.drain(sessions, cloudinary, governor, holder="t").batches == 0
+
+    drain_until_done(sessions, cloudinary, governor)
+
+    counters = cloud.client.counters()
+    assert (counters["delete_resources"], counters["destroy"]) == (1 + 3, 0)
+    assert remaining(cloud) == []
+
+
+def test_a_low_budget_with_a_near_reset_waits_too_and_leaves_the_reserve(
+    cloud, sessions, cloudinary, governor
+):
+    seed(cloud, sessions, 4)
+    # 5 left of 100 is inside the 10% reserve other Admin callers (reconcile) keep
+    governor.observe(100, 5, time.time() + 5)
+    delete_all(sessions)
+
+    report = cleanup.drain(sessions, cloudinary, governor, holder="t", policy=FAST)
+
+    assert report.batches == 0
+    assert report.waiting_for_reset is not None
+    counters = cloud.client.counters()
+    assert (counters["delete_resources"], counters["destroy"]) == (0, 0)
+    assert queue_statuses(sessions) == {"pending": 4}

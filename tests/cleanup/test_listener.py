@@ -164,3 +164,31 @@ def test_after_a_postgres_restart_deletes_reach_cloudinary_again(
         engine.dispose()
     finally:
         server.stop()
+
+
+def test_a_listener_that_missed_two_heartbeats_is_shown_stale(sessions):
+    beat = (
+        "INSERT INTO mediasync_heartbeats (name, last_seen, details) VALUES"
+        " (:name, now() - make_interval(secs => :age), CAST(:details AS jsonb))"
+    )
+    details = '{"state": "listening", "pid": 7, "heartbeat_s": 1, "stale_after_s": 3}'
+    with sessions.begin() as session:
+        session.execute(
+            text(beat), {"name": "listener:alive", "age": 1, "details": details}
+        )
+        session.execute(
+            text(beat), {"name": "listener:dead", "age": 4, "details": details}
+        )
+        # written before stale_after_s was recorded: the defaults (3 s beats) apply
+        session.execute(
+            text(beat),
+            {"name": "listener:old", "age": 20, "details": '{"state": "listening"}'},
+        )
+    with sessions.begin() as session:
+        found = {b.name: b for b in listener_heartbeats(session)}
+
+    assert (found["alive"].state, found["alive"].stale) == ("listening", False)
+    assert (found["dead"].state, found["dead"].stale) == ("stale", True)
+    assert found["dead"].reported_state == "listening"
+    assert found["old"].state == "stale"
+    assert found["old"].stale_after_s == 7.5

@@ -138,8 +138,11 @@ def _print_status(report: dict[str, Any], *, as_json: bool) -> None:
     if not listeners:
         print("listeners: none (deletes wait for the 30 s sweep)")
     for beat in listeners:
+        state = beat["state"]
+        if beat["stale"]:
+            state = f"STALE (missed two heartbeats; last said {beat['reported_state']})"
         print(
-            f"listener {beat['name']}: {beat['state']}, pid {beat['pid']},"
+            f"listener {beat['name']}: {state}, pid {beat['pid']},"
             f" last seen {beat['age_s']:.1f} s ago"
         )
     budget = report["admin_budget"]
