@@ -1,20 +1,24 @@
 """POST /webhooks/cloudinary: verify → store in the inbox → commit → wake a worker → 202.
 
 No sync logic here: the worker decides what a notification means (even whether its type is
-known). The order of checks is what the sender can act on: too big (413), not ours (401),
-not a notification (400), not stored (503, so Cloudinary retries).
+known). The order of checks is what the sender can act on: too big (413), not framed as
+HTTP says (400), not ours (401), not a notification we can store and read back (400), not
+stored (503, so Cloudinary retries). Nothing else is a 5xx.
+
+Content-Type is not checked: it is not signed, so it proves nothing about a body the
+signature already vouches for, and the body is parsed as JSON whatever it says.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
-from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from webhook_receiver.body_check import BodyRefused, parse_notification
+from webhook_receiver.framing import BodyTooLarge, MalformedBody, read_body
 from webhook_receiver.inbox import BodyNotStorable, DatabaseUnavailable
 from webhook_receiver.signature import SignatureError, verify
 from webhook_receiver.state import receiver
@@ -28,9 +32,12 @@ bp = Blueprint("webhook", __name__)
 @bp.post("/api/cloudinary/webhook")
 def receive() -> Response | tuple[Response, int]:
     state = receiver(current_app)
-    raw = _read_body(current_app.config["MAX_CONTENT_LENGTH"])
-    if raw is None:
+    try:
+        raw = read_body(request, current_app.config["MAX_CONTENT_LENGTH"])
+    except BodyTooLarge:
         return _answer(413, "body over 1 MiB")
+    except MalformedBody as exc:
+        return _answer(400, str(exc))
     settings = state.settings
     try:
         signed_at = verify(
@@ -45,10 +52,11 @@ def receive() -> Response | tuple[Response, int]:
         state.metrics.verification_failures.labels(exc.reason).inc()
         logger.info("refused a notification: %s", exc.reason)
         return _answer(401, "signature refused")
-    parsed = _parse(raw)
-    if parsed is None:
-        return _answer(400, "not a JSON notification")
-    text, notification_type = parsed
+    try:
+        notification = parse_notification(raw)
+    except BodyRefused as exc:
+        return _answer(400, f"not a notification we can store: {exc}")
+    text, notification_type = notification.text, notification.notification_type
     digest = hashlib.sha256(raw).hexdigest()
     try:
         stored = state.inbox.record(
@@ -86,44 +94,6 @@ def _accepted(inbox_id: int, duplicate: bool) -> Response:
         b"true" if duplicate else b"false",
     )
     return Response(body, 202, mimetype="application/json")
-
-
-def _read_body(limit: int) -> bytes | None:
-    """The raw body, or None when it is over `limit` (checked before reading it all)."""
-    length = request.content_length
-    if length is not None:
-        # cache=False: the bytes are only hashed and stored, never re-read by Flask
-        return None if length > limit else request.get_data(cache=False)
-    if not request.environ.get("wsgi.input_terminated"):
-        return b""  # no length and no end marker: Werkzeug's safe empty fallback
-    # Chunked (the server de-chunks and marks the end). Werkzeug's own max-length
-    # guard truncates such a body silently at the limit; one byte more tells us.
-    raw: bytes = request.input_stream.read(limit + 1)
-    return None if len(raw) > limit else raw
-
-
-def _parse(raw: bytes) -> tuple[str, str] | None:
-    """The body as text and its notification_type, or None if it is not a notification."""
-    try:
-        text = raw.decode("utf-8")
-        body: Any = _DECODER.decode(text)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(body, dict):
-        return None
-    notification_type = body.get("notification_type")
-    if not isinstance(notification_type, str) or not notification_type:
-        return None
-    return text, notification_type
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(name)
-
-
-# NaN and Infinity are not JSON, and Postgres' jsonb refuses them. Built once: json.loads
-# with keyword arguments builds a decoder per call.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _answer(status: int, message: str) -> tuple[Response, int]:
