@@ -8,6 +8,8 @@
 - `chaos_history(seed)`: a generated history (operations, captured notifications in
   production order, the emulator's final state), made once per seed and session;
   `restore_truth(history)` puts the emulator back into that history's final state.
+- `round_trip`: SDK operations -> captured notifications -> the in-process apply on a
+  committed database of the test's own -> the comparison (tests/chaos/roundtrip.py).
 - `chaos_stack`: receiver over HTTP + 2 `mediasync worker` processes on a database of
   this module's own; `clear()` it between runs.
 """
@@ -24,10 +26,13 @@ import pytest
 import redis
 
 from cloudinary_emulator import Emulator
+from db.session import make_engine, make_sessionmaker
 from tests.chaos import history as histories
 from tests.chaos.capture import Sink, capturing_sink
+from tests.chaos.roundtrip import RoundTrip
 from tests.chaos.stack import Stack, running_stack
 from tests.pg import create_database, drop_database
+from webhook_receiver.inbox import InboxWriter
 from workers.config import CloudinaryAccount, Settings
 
 WORKER_PROCESSES = 2
@@ -100,6 +105,21 @@ def restore_truth(chaos_emulator: Emulator) -> Callable[[histories.History], Non
         chaos_emulator.store.restore(history.final_state)
 
     return restore
+
+
+@pytest.fixture
+def round_trip(
+    committed_db: str, chaos_emulator: Emulator, notification_sink: Sink
+) -> Iterator[RoundTrip]:
+    engine = make_engine(committed_db)
+    writer = InboxWriter(committed_db)
+    try:
+        yield RoundTrip(
+            chaos_emulator, notification_sink, make_sessionmaker(engine), writer
+        )
+    finally:
+        writer.close()
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -44,17 +44,7 @@ class Stack:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def clear(self) -> None:
-        """Empty every table but the migrations' record (and restart the ids)."""
-        with self.sessions.begin() as session:
-            tables = session.execute(
-                text(
-                    "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname ="
-                    " 'public' AND tablename <> 'mediasync_schema_migrations'"
-                )
-            ).scalars()
-            session.execute(
-                text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-            )
+        clear_tables(self.sessions)
 
     def log_tail(self, lines: int = 30) -> str:
         out = []
@@ -65,6 +55,18 @@ class Stack:
 
     def alive(self) -> bool:
         return all(p.poll() is None for p in self.workers)
+
+
+def clear_tables(sessions: sessionmaker[Session]) -> None:
+    """Empty every table but the migrations' record (and restart the ids)."""
+    with sessions.begin() as session:
+        tables = session.execute(
+            text(
+                "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname ="
+                " 'public' AND tablename <> 'mediasync_schema_migrations'"
+            )
+        ).scalars()
+        session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
 @contextmanager
