@@ -39,7 +39,7 @@ def test_an_upload_delivered_after_the_delete_of_a_later_version_does_not_revive
 ) -> None:
     # shrunk by hypothesis: the asset is gone, yet its last upload, late, made it live
     # again (issue 13, cause 1: the delete left no version/time on the live row)
-    history = [
+    history: list[ops.Op] = [
         ops.Upload("a", (1, 1)),
         ops.Upload("a", (1, 1)),
         ops.Upload("a", (1, 1)),
@@ -62,7 +62,7 @@ def test_a_late_rename_of_a_deleted_asset_leaves_the_new_asset_on_its_name_alone
     # cause 2: asset 1 is renamed a -> b and destroyed; asset 2 is uploaded as `a`. The
     # rename of asset 1, arriving last, must not touch asset 2 (same public_id as asset 1
     # once had, another asset_id)
-    history = [
+    history: list[ops.Op] = [
         ops.Upload("a", (1, 1)),
         ops.Rename("a", "b"),
         ops.Destroy("b"),
@@ -77,7 +77,7 @@ def test_a_late_re_fetch_of_a_deleted_asset_leaves_the_new_asset_on_its_name_alo
     # cause 2 through a re-fetch: a metadata change (always re-fetched) of asset 1,
     # delivered after asset 1 was destroyed and asset 2 took its public_id; the re-fetch
     # finds asset 1 gone, and that must not mark asset 2 deleted
-    history = [
+    history: list[ops.Op] = [
         ops.Upload("a", (1, 1)),
         ops.Update("a", "metadata", (("k", "v1"),)),
         ops.Destroy("a"),
@@ -91,7 +91,7 @@ def test_a_new_asset_on_a_deleted_public_id_keeps_nothing_of_the_old_one(
 ) -> None:
     # cause 3: the old asset had tags and context; the new one, uploaded to the same
     # public_id, has neither (Cloudinary omits an empty context) - in production order
-    history = [
+    history: list[ops.Op] = [
         ops.Upload("a", (1, 1), tags=("t1",), context=(("k", "v1"),)),
         ops.Destroy("a"),
         ops.Upload("a", (2, 3)),
@@ -104,7 +104,7 @@ def test_a_late_upload_does_not_undo_a_later_tag_change(
 ) -> None:
     # cause 4: the overwrite (v2) happened before the tag was added; delivered after the
     # tag change it must not take the tag away (a higher version, an earlier time)
-    history = [
+    history: list[ops.Op] = [
         ops.Upload("a", (1, 1)),
         ops.Upload("a", (2, 3)),
         ops.Tags("add", ("a",), "t1"),
@@ -116,7 +116,7 @@ def test_a_late_upload_does_not_undo_a_later_context_change(
     round_trip: RoundTrip,
 ) -> None:
     # cause 4 for context: the same shape through add_context
-    history = [
+    history: list[ops.Op] = [
         ops.Upload("a", (1, 1)),
         ops.Upload("a", (2, 3)),
         ops.Context("add", ("a",), (("k", "v1"),)),
