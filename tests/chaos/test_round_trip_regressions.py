@@ -52,7 +52,11 @@ def test_a_late_upload_never_revives_an_asset_deleted_after_it(
     round_trip: RoundTrip,
 ) -> None:
     # cause 1 in two uploads: the delete applies to a live row, then v1 arrives
-    history = [ops.Upload("a", (1, 1)), ops.Upload("a", (2, 3)), ops.Destroy("a")]
+    history: list[ops.Op] = [
+        ops.Upload("a", (1, 1)),
+        ops.Upload("a", (2, 3)),
+        ops.Destroy("a"),
+    ]
     assert_round_trip(round_trip, history, plan=[0, 2, 1], notifications=3)
 
 
