@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from flask import Flask
 
+from db.urls import libpq_url
 from webhook_receiver import create_app
 from webhook_receiver.signature import sign
 from webhook_receiver.state import receiver
@@ -61,3 +63,10 @@ def forget_stale_broker_pools() -> None:
     """Drop broker pools a stopped test worker closed, so the next publish from the test
     process (sweep_inbox(), wake()) connects afresh."""
     forget_broker_connections()
+
+
+def inbox_bodies(database_url: str) -> dict[str, str]:
+    """digest -> the stored body as jsonb prints it (what a worker reads back)."""
+    with psycopg.connect(libpq_url(database_url), connect_timeout=10) as conn:
+        rows = conn.execute("SELECT digest, body::text FROM webhook_inbox").fetchall()
+    return {str(digest): str(body) for digest, body in rows}

@@ -1,59 +1,17 @@
 """`mediasync receiver`: the shipped gunicorn server, over real HTTP on loopback."""
 
-import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from tests.inbox import payloads as p
 from tests.waiting import wait_until
 from tests.webhook_receiver.helpers import SECRET, WEBHOOK, signed
-from workers.embedded import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@contextmanager
-def running_receiver(settings, log, **extra_env):
-    port = free_port()
-    env = {
-        "PATH": os.environ["PATH"],
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "CLOUDINARY_URL": f"cloudinary://key:{SECRET}@demo",
-        "MEDIASYNC_LOG_FORMAT": "json",
-        "MEDIASYNC_LOG_LEVEL": "DEBUG",
-        **extra_env,
-    }
-    command = [sys.executable, "-m", "workers.cli", "receiver", "--port", str(port)]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [*command, "--workers", "2", "--threads", "2"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-
-    def healthy():
-        assert process.poll() is None, log.read_text()
-        try:
-            return request(port, "GET", "/healthz")[0] == 200
-        except OSError:
-            return False
-
-    try:
-        wait_until(healthy, timeout=60, what="gunicorn to serve /healthz")
-        yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
+from tests.webhook_receiver.servers import ROOT, request
+from tests.webhook_receiver.servers import gunicorn_receiver as running_receiver
 
 
 @pytest.fixture
@@ -61,16 +19,6 @@ def server(settings, tmp_path):
     log = tmp_path / "receiver.log"
     with running_receiver(settings, log) as port:
         yield port, log
-
-
-def request(port, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        answer = conn.getresponse()
-        return answer.status, answer.read()
-    finally:
-        conn.close()
 
 
 def test_gunicorn_serves_signed_notifications_and_metrics(server):
