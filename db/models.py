@@ -46,6 +46,20 @@ class MediaAsset(Base):
     sync_status: Mapped[str] = mapped_column(Text, server_default="synced")
     synced_at: Mapped[datetime | None] = mapped_column(Timestamp)
     last_event_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # when Cloudinary last wrote each field group (docs/ordering.md, workers/stamps.py)
+    stamps: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+class AssetHolder(Base):
+    """Which asset holds a name (identity), as of when (docs/ordering.md)."""
+
+    __tablename__ = "media_asset_holders"
+
+    public_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    resource_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    delivery_type: Mapped[str] = mapped_column(Text, primary_key=True)
+    asset_id: Mapped[str | None] = mapped_column(Text)
+    stamp: Mapped[str] = mapped_column(Text(collation="C"))
 
 
 class WebhookInbox(Base):

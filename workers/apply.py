@@ -1,10 +1,13 @@
-"""Apply one Cloudinary notification to media_assets, by type, never regressing an asset.
+"""Apply one Cloudinary notification to media_assets, by type (docs/ordering.md).
 
-Full states (`upload`, a re-fetched resource) go through apply_rows.upsert; diffs (tags,
-context, display name, folder move, rename) apply to the live row when they are newer than
-it. A diff that is older than the row, or names an asset we do not hold, cannot be merged
-safely, so the asset is re-fetched instead (apply_refetch), as are the types whose payload
-is not documented well enough to trust.
+Every event is stamped (workers/stamps.py) and written to the registers of the rows it
+names (workers/registers.py), each field only if the event is newer than what set it; the
+result does not depend on the order events arrive in, nor on how often. An event names its
+asset by asset_id, so it never changes another asset's row, whatever names they share.
+
+A change that names an asset the mirror has no full state of yet (its upload not arrived, or
+made before mirroring began) is recorded and the asset re-fetched; the types whose payload
+is not documented well enough to trust are re-fetched (workers/apply_refetch.py).
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from workers import events
+from workers import events, registers
 from workers.apply_refetch import AssetFetcher, refetch
-from workers.apply_rows import Outcome, is_older, tombstone, touch, upsert
+from workers.apply_rows import Outcome, deleted, full_state, name, outcome
 from workers.asset_row import AssetRow
 from workers.asset_store import AssetStore, identity_of
 from workers.events import Identity
@@ -29,15 +32,13 @@ MAX_FOLDER_REFETCH = 100
 class Context:
     store: AssetStore
     fetcher: AssetFetcher | None
-    event_at: datetime  # when Cloudinary made the event (events.event_time)
+    stamp: str  # the event's place in the order (workers/stamps.py)
     now: datetime
 
     def refetch(
         self, asset_id: str | None, identity: Identity | None, why: str
     ) -> Outcome:
-        return refetch(
-            self.store, self.fetcher, asset_id, identity, now=self.now, why=why
-        )
+        return refetch(self.store, self.fetcher, asset_id, identity, why=why)
 
 
 Handler = Callable[[Context, Mapping[str, Any]], list[Outcome]]
@@ -56,47 +57,23 @@ def _upload(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     if identity is None:
         return [Outcome("stale", None, events.asset_id(body), "no public_id")]
     columns = events.asset_columns(body)
-    return [upsert(ctx.store, identity, columns, ctx.event_at, ctx.now)]
+    return [full_state(ctx.store, events.asset_id(body), identity, columns, ctx.stamp)]
 
 
 def _delete(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
-    return [_delete_one(ctx, item) for item in events.resources(body)]
-
-
-def _delete_one(ctx: Context, item: Mapping[str, Any]) -> Outcome:
-    identity = events.identity(item)
-    asset_id, version = events.asset_id(item), events.version(item)
-    if identity is None:
-        return Outcome("stale", None, asset_id, "no public_id")
-    ctx.store.lock(identity)
-    row = ctx.store.find_live(asset_id, identity)
-    if row is not None:
-        if _newer_version_held(row, version) or (
-            (version is None or row.version is None)
-            and is_older(row, None, ctx.event_at)
-        ):
-            return Outcome("stale", identity.public_id, asset_id, "newer state held")
-        tombstone(row, ctx.event_at, ctx.now)
-        return Outcome("applied", row.public_id, row.asset_id, "deleted")
-    if ctx.store.deleted_here(asset_id, identity, version, ctx.event_at):
-        # the echo of our own cleanup: its queue row already guards against a late upload
-        return Outcome("applied", identity.public_id, asset_id, "already deleted here")
-    held = ctx.store.newest_tombstone(asset_id, identity)
-    if held is None:
-        # Deleted before we saw it uploaded: keep a tombstone so a late upload of this
-        # version cannot create a live row.
-        held = ctx.store.new_row(identity)
-        for name, value in events.asset_columns(item).items():
-            setattr(held, name, value)
-        ctx.store.track(held)
-    elif version is not None and (held.version is None or version > held.version):
-        held.version = version
-    tombstone(held, ctx.event_at, ctx.now)
-    return Outcome("applied", identity.public_id, asset_id, "tombstone")
-
-
-def _newer_version_held(row: AssetRow, version: int | None) -> bool:
-    return version is not None and row.version is not None and row.version > version
+    outcomes = []
+    for item in events.resources(body):
+        identity = events.identity(item)
+        if identity is None:
+            outcomes.append(
+                Outcome("stale", None, events.asset_id(item), "no public_id")
+            )
+        else:
+            asset_id, described = events.asset_id(item), events.asset_columns(item)
+            outcomes.append(
+                deleted(ctx.store, asset_id, identity, ctx.stamp, described)
+            )
+    return outcomes
 
 
 def _rename(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
@@ -105,92 +82,103 @@ def _rename(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     target = events.identity(body, "to_public_id")
     if target is None:
         return [Outcome("stale", None, asset_id, "no to_public_id")]
-    ctx.store.lock(source, target)
-    row = ctx.store.find_live(asset_id, source)
+    store = ctx.store
+    row = store.row_for(asset_id, source)
     if row is None:
         return [ctx.refetch(asset_id, target, "renamed asset not held")]
-    if is_older(row, None, ctx.event_at):
-        return [ctx.refetch(row.asset_id or asset_id, identity_of(row), "older rename")]
-    target = Identity(
-        target.public_id,
-        _str(body, "resource_type") or row.resource_type,
-        _str(body, "type") or row.delivery_type,
-    )
-    occupant = ctx.store.find_live(None, target)
-    outcomes = []
-    if occupant is not None and occupant is not row:
-        # an overwriting rename replaced the asset that had this name
-        tombstone(occupant, ctx.event_at, ctx.now)
-        # before the rename's UPDATE, or the live-identity index sees two live rows
-        ctx.store.flush()
-        outcomes.append(
-            Outcome("applied", occupant.public_id, occupant.asset_id, "replaced")
-        )
-    row.public_id = target.public_id
-    row.resource_type, row.delivery_type = target.resource_type, target.delivery_type
-    ctx.store.track(row)
-    _assign_present(row, body, ("display_name",))
-    if (folder := events.asset_columns(body).get("folder")) is not None:
-        row.folder = folder
-    touch(row, ctx.event_at, ctx.now)
-    outcomes.append(Outcome("applied", row.public_id, row.asset_id, "renamed"))
-    return outcomes
+    before = row.values()
+    if source is not None:
+        store.claim(source, None, ctx.stamp)  # the old name is free as of the rename
+    name(store, row, target, ctx.stamp)
+    _write_present(row, body, ctx.stamp)
+    result = outcome(row, before, "renamed")
+    return [_complete(ctx, row, result)]
 
 
-def _diff(apply_one: Callable[[AssetRow, Mapping[str, Any]], None]) -> Handler:
-    """A handler applying `apply_one` to each named asset that is held and not newer."""
+def _diff(apply_one: Callable[[AssetRow, Mapping[str, Any], str], bool]) -> Handler:
+    """A handler writing one change (`apply_one`) to each asset the event names."""
 
     def handler(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
         outcomes = []
         for item in events.resources(body):
             identity, asset_id = events.identity(item), events.asset_id(item)
-            ctx.store.lock(identity)
-            row = ctx.store.find_live(asset_id, identity)
+            row = ctx.store.row_for(asset_id, identity)
             if row is None:
                 outcomes.append(ctx.refetch(asset_id, identity, "asset not held"))
-            elif is_older(row, None, ctx.event_at):
-                outcomes.append(
-                    ctx.refetch(row.asset_id, identity_of(row), "older change")
-                )
-            else:
-                apply_one(row, item)
-                touch(row, ctx.event_at, ctx.now)
-                outcomes.append(Outcome("applied", row.public_id, row.asset_id))
+                continue
+            before = row.values()
+            if identity is not None:
+                name(ctx.store, row, identity, ctx.stamp)
+            apply_one(row, item, ctx.stamp)
+            outcomes.append(_complete(ctx, row, outcome(row, before)))
         return outcomes
 
     return handler
 
 
-def _tags(row: AssetRow, item: Mapping[str, Any]) -> None:
-    removed = set(_strings(item.get("removed")))
-    tags = [tag for tag in row.tags if tag not in removed]
-    tags += [
-        tag for tag in dict.fromkeys(_strings(item.get("added"))) if tag not in tags
-    ]
-    row.tags = tags
+def _complete(ctx: Context, row: AssetRow, result: Outcome) -> Outcome:
+    """A change to an asset of which no full state is known yet stays recorded (its upload
+    may still be on the way, with older fields) and the asset is re-fetched."""
+    if registers.is_complete(row):
+        return result
+    fetched = ctx.refetch(row.asset_id, identity_of(row), "asset not held")
+    return fetched if fetched.status != "stale" else result
 
 
-def _context(row: AssetRow, item: Mapping[str, Any]) -> None:
-    context = dict(row.context)
+def _tags(row: AssetRow, item: Mapping[str, Any], written: str) -> bool:
+    added, removed = _strings(item.get("added")), _strings(item.get("removed"))
+    return registers.change_tags(row, added, removed, written)
+
+
+def _context(row: AssetRow, item: Mapping[str, Any], written: str) -> bool:
+    updated: dict[str, Any] = {}
     for key in ("added", "updated"):
-        context.update(_pairs(item.get(key)))
+        updated.update(_pairs(item.get(key)))
     removed = item.get("removed")
-    for name in [*_pairs(removed), *_strings(removed)]:
-        context.pop(name, None)
-    row.context = context
+    return registers.change_context(
+        row, updated, [*_pairs(removed), *_strings(removed)], written
+    )
 
 
-def _display_name(row: AssetRow, item: Mapping[str, Any]) -> None:
-    name = _str(item, "new_display_name") or _str(item, "display_name")
-    if name is not None:
-        row.display_name = name
+def _display_name(row: AssetRow, item: Mapping[str, Any], written: str) -> bool:
+    new = _str(item, "new_display_name") or _str(item, "display_name")
+    if new is None:
+        return False
+    return registers.write(row, "display_name", written, {"display_name": new})
 
 
-def _move(row: AssetRow, item: Mapping[str, Any]) -> None:
-    folder = _str(item, "to_asset_folder")
-    if folder is not None:
-        row.folder = folder
-    _assign_present(row, item, ("display_name",))
+def _move(row: AssetRow, item: Mapping[str, Any], written: str) -> bool:
+    changed = False
+    if (folder := _str(item, "to_asset_folder")) is not None:
+        changed = registers.write(row, "folder", written, {"folder": folder})
+    return _write_present(row, item, written) or changed
+
+
+def _metadata(row: AssetRow, item: Mapping[str, Any], written: str) -> bool:
+    new = item.get("new_metadata")
+    assert isinstance(new, dict)  # noqa: S101 -- _metadata_changed checked
+    return registers.write(row, "metadata", written, {"metadata_": new})
+
+
+def _write_present(row: AssetRow, item: Mapping[str, Any], written: str) -> bool:
+    """The display name and folder an event states (as of the event), where it has them."""
+    changed = False
+    if (display_name := _str(item, "display_name")) is not None:
+        changed |= registers.write(
+            row, "display_name", written, {"display_name": display_name}
+        )
+    if (folder := events.asset_columns(item).get("folder")) is not None:
+        changed |= registers.write(row, "folder", written, {"folder": folder})
+    return changed
+
+
+def _metadata_changed(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
+    """The new values when the payload has them, else (the shape is not documented) a
+    re-fetch of each asset."""
+    items = events.resources(body)
+    if items and all(isinstance(i.get("new_metadata"), dict) for i in items):
+        return _diff(_metadata)(ctx, body)
+    return _refetch_named(ctx, body)
 
 
 def _refetch_named(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
@@ -224,14 +212,6 @@ def _recorded(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     return [Outcome("recorded", _str(body, "public_id"), events.asset_id(body))]
 
 
-def _assign_present(
-    row: AssetRow, item: Mapping[str, Any], names: tuple[str, ...]
-) -> None:
-    for name in names:
-        if (value := _str(item, name)) is not None:
-            setattr(row, name, value)
-
-
 def _str(item: Mapping[str, Any], key: str) -> str | None:
     value = item.get(key)
     return value if isinstance(value, str) else None
@@ -262,7 +242,7 @@ HANDLERS: dict[str, Handler] = {
     "resource_context_changed": _diff(_context),
     "resource_display_name_changed": _diff(_display_name),
     "move": _diff(_move),
-    "resource_metadata_changed": _refetch_named,
+    "resource_metadata_changed": _metadata_changed,
     "access_control_changed": _refetch_named,
     "restore_asset_version": _refetch_named,
     "multi": _refetch_named,

@@ -1,9 +1,9 @@
-"""Re-fetch an asset from the Admin API and make its row match; mark it when we cannot.
+"""Re-fetch an asset from the Admin API and write it as a full state; mark it when we cannot.
 
-Used where a notification cannot be merged safely (undocumented shape, out-of-order diff,
-unknown asset). The fetched resource is the asset's current state, so it is applied as a
-full state stamped with the fetch time; it still never revives an asset deleted here (the
-tombstone or cleanup row holds the same version).
+Used where a notification cannot be merged (an undocumented shape, an asset of which no full
+state is known). The answer is the asset's state as of the request, so it is stamped with
+when the request was sent (docs/ordering.md); it never revives the version the host app
+deleted (registers.write_live).
 """
 
 from __future__ import annotations
@@ -12,18 +12,19 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import redis
 from cloudinary.exceptions import NotFound, RateLimited
 
-from workers import events
-from workers.apply_rows import Outcome, mark_needs_refresh, tombstone, upsert
-from workers.asset_store import AssetStore
+from workers import events, registers
+from workers.apply_rows import Outcome, full_state, mark_needs_refresh, outcome
+from workers.asset_store import AssetStore, identity_of, key_of
 from workers.cloudinary_client import CloudinaryClient, rate_limit_of
 from workers.events import Identity
 from workers.rate_governor import RateGovernor
+from workers.stamps import FETCH, stamp
 
 # when a 420/429 says nothing about its reset, assume the budget is back after this
 FALLBACK_RESET_S = 60.0
@@ -98,16 +99,20 @@ def refetch(
     asset_id: str | None,
     identity: Identity | None,
     *,
-    now: datetime,
     why: str,
 ) -> Outcome:
+    """Ask the Admin API for the asset (by asset_id when known: names move) and write the
+    answer as a full state, stamped with when the request was sent: the answer is the state
+    as of then or later, so an event it already includes may arrive later and change
+    nothing, and an event made after it still wins."""
     public_id = identity.public_id if identity else None
     if asset_id is None and identity is None:
         return Outcome("stale", None, None, f"{why}; names no asset")
     if fetcher is None:
         # reconciliation picks up rows marked so
-        mark_needs_refresh(store, asset_id, identity)
+        mark_needs_refresh(store.row_for(asset_id, identity))
         return Outcome("needs_refresh", public_id, asset_id, f"{why}; no account")
+    asked = stamp(datetime.now(UTC), 0, FETCH)
     try:
         if asset_id is not None:
             resource = fetcher.resource_by_asset_id(asset_id)
@@ -117,15 +122,18 @@ def refetch(
                 identity.public_id, identity.resource_type, identity.delivery_type
             )
     except (RateLimited, OverBudget):
-        mark_needs_refresh(store, asset_id, identity)
+        mark_needs_refresh(store.row_for(asset_id, identity))
         return Outcome("needs_refresh", public_id, asset_id, f"{why}; rate limited")
     except NotFound:
-        return _gone(store, asset_id, identity, now, why)
+        return _gone(store, asset_id, identity, asked, why)
     fetched: dict[str, Any] = dict(resource)
     fetched_identity = events.identity(fetched) or identity
     if fetched_identity is None:
         return Outcome("stale", public_id, asset_id, f"{why}; answer names no asset")
-    outcome = upsert(store, fetched_identity, events.asset_columns(fetched), now, now)
+    columns = events.asset_columns(fetched)
+    outcome = full_state(
+        store, events.asset_id(fetched) or asset_id, fetched_identity, columns, asked
+    )
     return replace(outcome, detail=f"{why}; re-fetched ({outcome.detail or 'ok'})")
 
 
@@ -133,14 +141,21 @@ def _gone(
     store: AssetStore,
     asset_id: str | None,
     identity: Identity | None,
-    now: datetime,
+    asked: str,
     why: str,
 ) -> Outcome:
-    """Cloudinary no longer has the asset: the mirror's live row is a tombstone now."""
-    store.lock(identity)
-    row = store.find_live(asset_id, identity)
+    """Cloudinary has no such asset (as of `asked`): by asset_id, that asset is deleted;
+    by name alone, nobody holds the name. Never another asset's row."""
     public_id = identity.public_id if identity else None
-    if row is None:
-        return Outcome("applied", public_id, asset_id, f"{why}; not in Cloudinary")
-    tombstone(row, now, now)
-    return Outcome("applied", row.public_id, row.asset_id, f"{why}; deleted")
+    if asset_id is None:
+        assert identity is not None  # noqa: S101 -- refetch checked
+        store.claim(identity, None, asked)
+        return Outcome("applied", public_id, None, f"{why}; not in Cloudinary")
+    row = store.row_for(asset_id, identity)
+    assert row is not None  # noqa: S101 -- an asset_id always has a row
+    before = row.values()
+    registers.write_deleted(row, asked)
+    held = store.holder(identity_of(row)) if row.public_id else None
+    if held is not None and held.key == key_of(row):
+        store.claim(identity_of(row), None, asked)
+    return outcome(row, before, f"{why}; not in Cloudinary")

@@ -1,8 +1,9 @@
-"""media_assets row operations for the apply: upsert without regressing, tombstone, touch.
+"""What an event says about one asset, written to its row's registers: a full state, a
+deletion, a name. Used by the event handlers (workers/apply.py) and the re-fetch
+(workers/apply_refetch.py).
 
-Rows are found through the batch's AssetStore (workers/asset_store.py). Every function runs
-inside the apply batch's transaction, after it ran
-`SET LOCAL mediasync.origin = 'cloudinary'`: tombstoning a row here records a deletion
+Every function runs inside the apply batch's transaction, after it ran
+`SET LOCAL mediasync.origin = 'cloudinary'`: a row hidden here records a deletion
 Cloudinary already made, so the delete triggers queue nothing.
 """
 
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from workers import registers
 from workers.asset_row import AssetRow
-from workers.asset_store import AssetStore
+from workers.asset_store import AssetStore, identity_of, key_of
 from workers.events import Identity
 
 
@@ -28,89 +29,91 @@ class Outcome:
     detail: str | None = None
 
 
-def is_older(row: AssetRow, version: int | None, event_at: datetime) -> bool:
-    """An event older than the row's state: a lower version, or the same (or unknown)
-    version made before the row's newest applied event."""
-    if version is not None and row.version is not None and version != row.version:
-        return version < row.version
-    return row.last_event_at is not None and event_at < row.last_event_at
-
-
-def is_after_deletion(
-    tombstone: AssetRow, version: int | None, event_at: datetime
-) -> bool:
-    """A re-upload made after the asset was deleted (a new version) brings it back."""
-    if version is not None and tombstone.version is not None:
-        return version > tombstone.version
-    deleted = [t for t in (tombstone.last_event_at, tombstone.deleted_at) if t]
-    return bool(deleted) and event_at > max(deleted)
-
-
-def upsert(
+def full_state(
     store: AssetStore,
+    asset_id: str | None,
     identity: Identity,
     columns: Mapping[str, Any],
-    event_at: datetime,
-    now: datetime,
+    written: str,
 ) -> Outcome:
-    """Make `columns` (a full asset state) the live row, unless the row is newer or the
-    asset was deleted after this state (then the event is stale)."""
-    asset_id = columns.get("asset_id")
-    version = columns.get("version")
-    store.lock(identity)
-    row = store.live_by_identity(identity) or store.live_by_asset_id(asset_id)
-    if row is not None:
-        if is_older(row, version, event_at):
-            return Outcome("stale", identity.public_id, asset_id, "newer state held")
-        _assign(store, row, columns, event_at, now)
-        return Outcome("applied", identity.public_id, asset_id)
-    tombstone = store.newest_tombstone(asset_id, identity)
-    if tombstone is not None and not is_after_deletion(tombstone, version, event_at):
-        return Outcome("stale", identity.public_id, asset_id, "deleted later")
-    if store.deleted_here(asset_id, identity, version, event_at):
-        return Outcome("stale", identity.public_id, asset_id, "deleted here later")
-    if tombstone is not None:
-        # Reviving fires the restore trigger, which cancels a cleanup still pending for
-        # this identity: the new upload must not be deleted by it.
-        tombstone.deleted_at = None
-        store.restored(tombstone)
-        _assign(store, tombstone, columns, event_at, now)
-        return Outcome("applied", identity.public_id, asset_id, "revived")
-    _assign(store, store.new_row(identity), columns, event_at, now)
-    return Outcome("applied", identity.public_id, asset_id, "created")
+    """The asset as a whole as of `written` (an upload, an Admin API answer).
+
+    A full state omits what is empty (Cloudinary leaves out an empty context, and so on):
+    absent tags, context and metadata are empty here, not "unchanged". Display name and
+    folder are written only when present (accounts in fixed-folder mode have neither)."""
+    row = store.row_for(asset_id, identity)
+    if row is None:
+        return Outcome("stale", identity.public_id, asset_id, "names no asset_id")
+    before = row.values()
+    registers.write_live(row, written, columns.get("version"))
+    name(store, row, identity, written)
+    if registers.write_content(row, columns, identity, written):
+        row.sync_status = "synced"  # a full state answers any earlier doubt
+    registers.write_tags(row, columns.get("tags", ()), written)
+    registers.write_context(row, columns.get("context", {}), written)
+    registers.write(
+        row, "metadata", written, {"metadata_": columns.get("metadata_", {})}
+    )
+    for group in ("display_name", "folder"):
+        if group in columns:
+            registers.write(row, group, written, {group: columns[group]})
+    exists = row.stamps.get("exists")
+    if exists and not exists[1]:
+        if row.id is None and exists[2] is not None:
+            # a late event of an asset the host app deleted (hard): no row comes back
+            return Outcome("stale", identity.public_id, asset_id, "deleted here later")
+        return outcome(row, before, "deleted later")
+    return outcome(row, before)
 
 
-def tombstone(row: AssetRow, event_at: datetime, now: datetime) -> None:
-    """Mark a row deleted by Cloudinary (the batch's SET LOCAL keeps the trigger quiet)."""
-    row.deleted_at = now
-    touch(row, event_at, now)
+def deleted(
+    store: AssetStore,
+    asset_id: str | None,
+    identity: Identity,
+    written: str,
+    described: Mapping[str, Any],
+) -> Outcome:
+    """Cloudinary deleted the asset (named `identity` then) as of `written`; `described`:
+    the columns the notification has of it."""
+    row = store.row_for(asset_id, identity)
+    if row is None:
+        # no asset_id and no live row of that name: nothing to mark; the name is free
+        store.claim(identity, None, written)
+        return Outcome("stale", identity.public_id, asset_id, "no such asset held")
+    exists = row.stamps.get("exists")
+    if row.id is None and exists and not exists[1] and exists[2] is not None:
+        # the echo of our own cleanup: its queue row already guards against a late upload
+        return Outcome("applied", identity.public_id, asset_id, "already deleted here")
+    before = row.values()
+    registers.write_identity(row, identity, written)
+    registers.write_deleted(row, written)
+    if not registers.is_complete(row):
+        # what was deleted, for the reader of a row never seen live; not a state
+        for column in ("version", "folder", "display_name"):
+            if getattr(row, column) is None:
+                setattr(row, column, described.get(column))
+    store.claim(identity, None, written)
+    return outcome(row, before, "deleted")
 
 
-def touch(row: AssetRow, event_at: datetime, now: datetime) -> None:
-    """Record that the row now reflects Cloudinary as of `event_at`."""
-    if row.last_event_at is None or event_at > row.last_event_at:
-        row.last_event_at = event_at
-    row.sync_status = "synced"
-    row.synced_at = now
-    row.updated_at = now
+def name(store: AssetStore, row: AssetRow, identity: Identity, written: str) -> None:
+    """The asset had this name as of `written` (any event about it says so)."""
+    registers.write_identity(row, identity, written)
+    store.claim(identity, key_of(row), written)
 
 
-def mark_needs_refresh(
-    store: AssetStore, asset_id: str | None, identity: Identity | None
-) -> None:
-    row = store.find_live(asset_id, identity)
+def outcome(
+    row: AssetRow, before: tuple[object, ...], detail: str | None = None
+) -> Outcome:
+    if row.values() == before:
+        return Outcome("stale", row.public_id, row.asset_id, "older than the mirror")
+    return Outcome("applied", row.public_id, row.asset_id, detail)
+
+
+def mark_needs_refresh(row: AssetRow | None) -> None:
+    """A change we could not apply: reconcile (or the next full state) sets the row right."""
     if row is not None:
         row.sync_status = "needs_refresh"
 
 
-def _assign(
-    store: AssetStore,
-    row: AssetRow,
-    columns: Mapping[str, Any],
-    event_at: datetime,
-    now: datetime,
-) -> None:
-    for name, value in columns.items():
-        setattr(row, name, value)
-    touch(row, event_at, now)
-    store.track(row)  # the columns may carry a new asset_id
+__all__ = ["Outcome", "deleted", "full_state", "identity_of", "name", "outcome"]

@@ -44,6 +44,7 @@ COLUMNS = (
     "sync_status",
     "synced_at",
     "last_event_at",
+    "stamps",
 )
 
 
@@ -76,6 +77,8 @@ class AssetRow:
     sync_status: str = "synced"
     synced_at: datetime | None = None
     last_event_at: datetime | None = None
+    # workers/registers.py; replaced, never changed in place, so `values` sees a change
+    stamps: dict[str, Any] = field(default_factory=dict)
 
     def values(self) -> tuple[Any, ...]:
         """The written columns' values, to tell a changed row from an untouched one (tags,
@@ -102,11 +105,11 @@ _RECORD = """ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (
     duration double precision, folder text, display_name text, tags json, context json,
     metadata_ json, secure_url text, etag text, cloudinary_created_at timestamptz,
     updated_at timestamptz, deleted_at timestamptz, sync_status text,
-    synced_at timestamptz, last_event_at timestamptz)) WITH ORDINALITY AS u(
+    synced_at timestamptz, last_event_at timestamptz, stamps json)) WITH ORDINALITY AS u(
     id, asset_id, public_id, resource_type, delivery_type, version, format, bytes, width,
     height, duration, folder, display_name, tags, context, metadata_, secure_url, etag,
     cloudinary_created_at, updated_at, deleted_at, sync_status, synced_at, last_event_at,
-    n)"""
+    stamps, n)"""
 
 # One round trip: the new ids are drawn in a materialized CTE (nextval runs once per row)
 # that both the INSERT and the answer read, in the rows' order `n`.
@@ -118,14 +121,15 @@ WITH u AS MATERIALIZED (
     INSERT INTO media_assets (id, asset_id, public_id, resource_type, delivery_type,
         version, format, bytes, width, height, duration, folder, display_name, tags,
         context, metadata, secure_url, etag, cloudinary_created_at, updated_at,
-        deleted_at, sync_status, synced_at, last_event_at)
+        deleted_at, sync_status, synced_at, last_event_at, stamps)
     OVERRIDING SYSTEM VALUE
     SELECT u.new_id, u.asset_id, u.public_id, u.resource_type, u.delivery_type, u.version,
            u.format, u.bytes, u.width, u.height, u.duration, u.folder, u.display_name,
            ARRAY(SELECT json_array_elements_text(u.tags)), CAST(u.context AS jsonb),
            CAST(u.metadata_ AS jsonb),
            u.secure_url, u.etag, u.cloudinary_created_at, coalesce(u.updated_at, now()),
-           u.deleted_at, u.sync_status, u.synced_at, u.last_event_at
+           u.deleted_at, u.sync_status, u.synced_at, u.last_event_at,
+           CAST(u.stamps AS jsonb)
       FROM u
 )
 SELECT new_id FROM u ORDER BY n
@@ -143,7 +147,7 @@ UPDATE media_assets m
        cloudinary_created_at = u.cloudinary_created_at,
        updated_at = coalesce(u.updated_at, now()), deleted_at = u.deleted_at,
        sync_status = u.sync_status, synced_at = u.synced_at,
-       last_event_at = u.last_event_at
+       last_event_at = u.last_event_at, stamps = CAST(u.stamps AS jsonb)
   FROM {_RECORD}
  WHERE m.id = u.id
    -- by id through the primary key, whatever the statistics say (see inbox_record._APPLIED)

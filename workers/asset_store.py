@@ -1,22 +1,25 @@
 """The media_assets rows an apply batch touches: locked and loaded in a few statements, then
-looked up in memory.
+read and changed in memory, and written back set-based.
 
-Applying an event means several lookups (the live row by asset_id, by identity, the newest
-tombstone, the cleanup rows that say this database deleted it). Asked one event at a time
-that is ten statements per event; here the batch locks its identities and loads every row
-they (or their asset_ids) name in three statements, and the event logic reads memory.
-A key the batch did not name (an Admin API answer, a folder rename) is locked and loaded on
-first use, so nothing is ever looked up in a partial view.
+Rows are keyed by Cloudinary's asset_id (one row per asset, whatever names it takes); a name
+(identity) is locked and loaded with every row that has it, the name's holder register
+(media_asset_holders) and the cleanup rows that say this database deleted an asset. A key
+the batch did not name up front (an Admin API answer, a folder rename) is locked and loaded
+on first use, so nothing is ever decided from a partial view.
 
-Rows are plain AssetRow objects (workers/asset_row.py); `flush` writes the new and changed
-ones in one INSERT and one UPDATE. `track` keeps the indexes true when a row's identity or
-asset_id changes; `restored` mirrors the restore trigger until the flush fires the real one.
+Locks: one advisory lock per asset_id and per name, taken in sorted order, under a shared
+lock every apply holds; a batch naming more than MAX_KEY_LOCKS keys (one delete
+notification may list thousands of assets) takes that lock exclusively instead, so the locks
+a transaction holds stay bounded whatever a notification contains.
+
+`settle` turns the registers into deleted_at / sync_status (workers/registers.py); `flush`
+writes the changed and new rows and the changed holders.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +27,18 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db import json_codec
-from workers import asset_row
+from workers import asset_row, registers
 from workers.asset_row import AssetRow
 from workers.events import Identity
 
-# Sorted by lock hash, so two batches naming the same identities cannot take them in
-# opposite orders (a deadlock Postgres would have to break).
+# Past this many keys a batch locks the whole apply instead (see the module's docstring).
+MAX_KEY_LOCKS = 2000
+_APPLY_LOCK = 0x6D65_6469_6173_796E  # "mediasyn": every apply holds it, shared or not
+
+_LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
+_LOCK_ALL = text("SELECT pg_advisory_xact_lock(:key)")
+# Sorted by lock hash, so two batches naming the same keys cannot take them in opposite
+# orders (a deadlock PostgreSQL would have to break).
 _LOCK = text("""
 SELECT pg_advisory_xact_lock(h)
   FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
@@ -72,55 +81,77 @@ _IN_FOLDER = text(
 )
 
 _CLEANUPS = text(f"""
-SELECT id, public_id, resource_type, delivery_type, asset_id, version, created_at, status
+SELECT id, asset_id, version, created_at, status
   FROM cloudinary_cleanup_queue
  WHERE {_named_by_keys("cloudinary_cleanup_queue")}
 """)  # noqa: S608 -- constants of this module
 
+_HOLDERS = text("""
+SELECT h.public_id, h.resource_type, h.delivery_type, h.asset_id, h.stamp
+  FROM media_asset_holders h
+  JOIN json_to_recordset(CAST(:identities AS json))
+       AS k(public_id text, resource_type text, delivery_type text)
+ USING (public_id, resource_type, delivery_type)
+ WHERE h.public_id = ANY(ARRAY(
+    SELECT json_array_elements(CAST(:identities AS json))->>'public_id'))
+""")
 
-@dataclass
-class CleanupRow:
-    """What the apply needs of a cloudinary_cleanup_queue row: that this database deleted
-    that asset version (a hard delete leaves no tombstone, only this row)."""
+_WRITE_HOLDERS = text("""
+INSERT INTO media_asset_holders AS h
+       (public_id, resource_type, delivery_type, asset_id, stamp)
+SELECT public_id, resource_type, delivery_type, asset_id, stamp
+  FROM json_to_recordset(CAST(:rows AS json))
+       AS u(public_id text, resource_type text, delivery_type text, asset_id text,
+            stamp text)
+    ON CONFLICT (public_id, resource_type, delivery_type) DO UPDATE
+   SET asset_id = excluded.asset_id, stamp = excluded.stamp
+ WHERE excluded.stamp > h.stamp
+""")
 
-    id: int
-    identity: Identity
-    asset_id: str | None
-    version: int | None
-    created_at: datetime
-    status: str
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a name as of `stamp`; key None: nobody (deleted, renamed away)."""
+
+    stamp: str
+    key: str | None
 
 
 def identity_of(row: AssetRow) -> Identity:
     return Identity(row.public_id, row.resource_type, row.delivery_type)
 
 
-class AssetStore:
-    """One transaction's locked view of the media_assets rows (and cleanup rows) it names."""
+def key_of(row: AssetRow) -> str:
+    """What a holder register names: the asset_id (a row from before asset_ids: its id)."""
+    return row.asset_id or f"row:{row.id}"
 
-    def __init__(self, session: Session) -> None:
+
+class AssetStore:
+    """One transaction's locked view of the rows, names and cleanups it names."""
+
+    def __init__(self, session: Session, *, exclusive: bool = False) -> None:
         self.session = session
+        self._exclusive = exclusive
+        self._locked_apply = False
+        self._key_locks = 0
         self._rows: dict[int, AssetRow] = {}  # by id: each stored row is one object
         self._stored: dict[int, tuple[object, ...]] = {}  # by id: its values as stored
-        self._identities: set[Identity] = set()  # locked, and every row of each loaded
-        self._asset_ids: set[str] = set()  # every row of each loaded
-        # both, and the keys that name nothing: what `load` can answer from memory
-        self._loaded: set[Identity | str | None] = {None, ""}
-        self._by_identity: dict[Identity, list[AssetRow]] = {}
-        self._by_asset_id: dict[str, list[AssetRow]] = {}
         self._new: list[AssetRow] = []
-        self._cleanups: dict[int, CleanupRow] = {}
-        self._cleanups_by_identity: dict[Identity, list[CleanupRow]] = {}
-        self._cleanups_by_asset_id: dict[str, list[CleanupRow]] = {}
+        self._by_asset_id: dict[str, AssetRow] = {}
+        self._identities: set[Identity] = set()  # locked, with every row and holder
+        self._asset_ids: set[str] = set()  # locked, with its row
+        self._holders: dict[Identity, Holder] = {}
+        self._changed_holders: set[Identity] = set()
+        self._deleted_here: dict[str, list[Any]] = {}  # asset_id -> existence register
+
+    # -- loading ------------------------------------------------------------------------
 
     def load(
         self,
         identities: Collection[Identity | None],
         asset_ids: Collection[str | None] = (),
     ) -> None:
-        """Lock these identities and load every row they or these asset_ids name."""
-        if self._loaded.issuperset(identities) and self._loaded.issuperset(asset_ids):
-            return  # the common case, once the batch is loaded
+        """Lock these names and asset_ids and load every row, holder and cleanup of them."""
         new_identities = sorted(
             {i for i in identities if i is not None} - self._identities,
             key=lambda i: i.lock_key,
@@ -128,9 +159,10 @@ class AssetStore:
         new_asset_ids = sorted({a for a in asset_ids if a} - self._asset_ids)
         if not new_identities and not new_asset_ids:
             return
-        if new_identities:
-            locks = json_codec.dumps([i.lock_key for i in new_identities])
-            self.session.execute(_LOCK, {"keys": locks})
+        self._lock(
+            [f"i:{i.lock_key}" for i in new_identities]
+            + [f"a:{a}" for a in new_asset_ids]
+        )
         # one json parameter each: serialized in C, where a text[] is adapted in Python
         keys = {
             "identities": json_codec.dumps(
@@ -147,72 +179,38 @@ class AssetStore:
         }
         self._identities.update(new_identities)
         self._asset_ids.update(new_asset_ids)
-        self._loaded.update(new_identities, new_asset_ids)
         # .all(): one fetch for the result, not a call per row
-        self._adopt(self.session.execute(_ASSETS, keys).all())
+        loaded = self._adopt(self.session.execute(_ASSETS, keys).all())
         for cleanup in self.session.execute(_CLEANUPS, keys).all():
-            self._track_cleanup(
-                CleanupRow(
-                    id=cleanup.id,
-                    identity=Identity(
-                        cleanup.public_id, cleanup.resource_type, cleanup.delivery_type
-                    ),
-                    asset_id=cleanup.asset_id,
-                    version=cleanup.version,
-                    created_at=cleanup.created_at,
-                    status=cleanup.status,
-                )
-            )
+            if cleanup.status != "skipped" and cleanup.asset_id:
+                # `skipped`: the row was restored before the cleanup ran, so not deleted
+                held = self._deleted_here.get(cleanup.asset_id)
+                found = registers.host_deleted(cleanup.created_at, cleanup.version)
+                if held is None or found[0] > held[0]:
+                    self._deleted_here[cleanup.asset_id] = found
+        if new_identities:
+            for h in self.session.execute(_HOLDERS, keys).all():
+                identity = Identity(h.public_id, h.resource_type, h.delivery_type)
+                self.claim(identity, h.asset_id, h.stamp, write=False)
+            named = set(new_identities)
+            loaded += [r for r in self._all_rows() if identity_of(r) in named]
+        for row in loaded:
+            if identity_of(row) in self._identities:
+                self._fold_claim(row)
 
-    def lock(self, *identities: Identity | None) -> None:
-        self.load(identities)
-
-    def track(self, row: AssetRow) -> None:
-        """Index `row` under its current identity and asset_id (after a change to either)."""
-        # `in` compares AssetRows by identity (eq=False)
-        by_identity = self._by_identity.setdefault(identity_of(row), [])
-        if row not in by_identity:
-            by_identity.append(row)
-        if row.asset_id is not None:
-            by_asset_id = self._by_asset_id.setdefault(row.asset_id, [])
-            if row not in by_asset_id:
-                by_asset_id.append(row)
-
-    def new_row(self, identity: Identity) -> AssetRow:
-        """A row for `identity`, inserted by the next flush."""
-        row = AssetRow(
-            identity.public_id, identity.resource_type, identity.delivery_type
-        )
-        self._new.append(row)
-        self.track(row)
-        return row
-
-    def live_in_folder(self, folder: str, limit: int) -> list[AssetRow]:
-        """Up to `limit` live rows in `folder` or below it, locked."""
-        self.flush()  # the database answers: it must know what the batch changed
-        return self._adopt(
-            self.session.execute(_IN_FOLDER, {"folder": folder, "limit": limit}).all()
-        )
-
-    def flush(self, *, last: bool = False) -> None:
-        """Write the rows changed since they were loaded (or last flushed), then the new ones:
-        a row the batch tombstoned frees its identity before a new live row takes it.
-
-        `last`: the batch's final flush; the store is not used after it, so what was written
-        is not recorded as the rows' stored state."""
-        changed = [
-            row for key, row in self._rows.items() if row.values() != self._stored[key]
-        ]
-        asset_row.update(self.session, changed)
-        asset_row.insert(self.session, self._new)
-        if last:
-            self._new = []
-            return
-        for row in [*changed, *self._new]:
-            assert row.id is not None  # noqa: S101 -- insert() gave each new row its id
-            self._rows[row.id] = row
-            self._stored[row.id] = row.values()
-        self._new = []
+    def _lock(self, keys: list[str]) -> None:
+        if self._exclusive and self._locked_apply:
+            return  # the whole apply is this transaction's
+        if not self._exclusive and self._key_locks + len(keys) > MAX_KEY_LOCKS:
+            # (taken after a shared one, it waits for the other applies to finish)
+            self._exclusive, self._locked_apply = True, False
+        if not self._locked_apply:
+            self._locked_apply = True
+            lock = _LOCK_ALL if self._exclusive else _LOCK_SHARED
+            self.session.execute(lock, {"key": _APPLY_LOCK})
+        if not self._exclusive:
+            self._key_locks += len(keys)
+            self.session.execute(_LOCK, {"keys": json_codec.dumps(keys)})
 
     def _adopt(self, result: Iterable[Any]) -> list[AssetRow]:
         """Rows from the database, as the objects already held where there are any (what
@@ -222,96 +220,168 @@ class AssetStore:
             row = self._rows.get(mapping.id)
             if row is None:
                 row = asset_row.from_result(mapping._mapping)
+                registers.prepare(row)
                 self._rows[mapping.id] = row
                 self._stored[mapping.id] = row.values()
-            self.track(row)
+                if row.asset_id is not None:
+                    self._by_asset_id.setdefault(row.asset_id, row)
             rows.append(row)
         return rows
 
-    def live_by_identity(self, identity: Identity) -> AssetRow | None:
+    def _fold_claim(self, row: AssetRow) -> None:
+        """A row written outside the apply (reconcile, an older mirror) claims its name as
+        of its stamps: the holder register may not know it."""
+        exists = row.stamps.get("exists")
+        written = row.stamps.get("identity")
+        if exists and exists[1] and written and registers.is_complete(row):
+            self.claim(identity_of(row), key_of(row), written, write=False)
+
+    # -- reading and changing -------------------------------------------------------------
+
+    def row_for(
+        self, asset_id: str | None, identity: Identity | None
+    ) -> AssetRow | None:
+        """The asset's row: by asset_id; else the live row of a name that has no asset_id
+        yet (a row from before asset_ids); else a new row for the asset (None without an
+        asset_id: nothing says which asset it is)."""
+        self.load([identity], [asset_id])
+        if asset_id is None:
+            return None if identity is None else self.live_at(identity)
+        row = self._by_asset_id.get(asset_id)
+        if row is not None:
+            return row
+        if identity is not None:
+            live = self.live_at(identity)
+            if live is not None and live.asset_id is None:
+                live.asset_id = asset_id
+                self._by_asset_id[asset_id] = live
+                return live
+            row = AssetRow(
+                identity.public_id, identity.resource_type, identity.delivery_type
+            )
+        else:
+            row = AssetRow("")  # named by a later write, or never inserted
+        row.asset_id = asset_id
+        row.stamps = {"shown": False}
+        if (deleted := self._deleted_here.get(asset_id)) is not None:
+            row.stamps["exists"] = deleted
+        self._new.append(row)
+        self._by_asset_id[asset_id] = row
+        return row
+
+    def live_at(self, identity: Identity) -> AssetRow | None:
         self.load([identity])
-        for row in self._by_identity.get(identity, ()):
+        for row in self._all_rows():
             if row.deleted_at is None and identity_of(row) == identity:
                 return row
         return None
 
-    def live_by_asset_id(self, asset_id: str | None) -> AssetRow | None:
-        if asset_id is None:
-            return None
-        self.load((), [asset_id])
-        live = [
-            row
-            for row in self._by_asset_id.get(asset_id, ())
-            if row.deleted_at is None and row.asset_id == asset_id
+    def holder(self, identity: Identity) -> Holder | None:
+        self.load([identity])
+        return self._holders.get(identity)
+
+    def claim(
+        self, identity: Identity, key: str | None, written: str, *, write: bool = True
+    ) -> None:
+        """The name is held by `key` (None: by nobody) as of `written`, if that is newer."""
+        if write:
+            self.load([identity])
+        held = self._holders.get(identity)
+        if held is None or written > held.stamp:
+            self._holders[identity] = Holder(written, key)
+            if write:
+                self._changed_holders.add(identity)
+
+    def live_in_folder(self, folder: str, limit: int) -> list[AssetRow]:
+        """Up to `limit` live rows in `folder` or below it, locked."""
+        rows = self.session.execute(
+            _IN_FOLDER, {"folder": folder, "limit": limit}
+        ).all()
+        found = self._adopt(rows)
+        self.load([identity_of(r) for r in found], [r.asset_id for r in found])
+        return found
+
+    def _all_rows(self) -> list[AssetRow]:
+        return [*self._rows.values(), *self._new]
+
+    # -- writing --------------------------------------------------------------------------
+
+    def settle(self, now: datetime) -> None:
+        """Set each row's deleted_at and sync_status from its registers and its name's
+        holder, for every row whose state or name the batch may have changed."""
+        changed = [r for r in self._new if r.public_id] + [
+            row for key, row in self._rows.items() if row.values() != self._stored[key]
         ]
-        # the oldest row first, as an `ORDER BY id` would (rows not yet flushed last)
-        live.sort(key=lambda row: (row.id is None, row.id or 0))
-        return live[0] if live else None
+        self.load([identity_of(row) for row in changed])
+        for row in self._all_rows():
+            identity = identity_of(row)
+            if identity in self._identities:
+                held = self._holders.get(identity)
+                registers.settle(row, held is not None and held.key == key_of(row), now)
 
-    def find_live(
-        self, asset_id: str | None, identity: Identity | None
-    ) -> AssetRow | None:
-        """The live row, by the immutable asset_id first (it survives renames)."""
-        row = self.live_by_asset_id(asset_id)
-        if row is None and identity is not None:
-            row = self.live_by_identity(identity)
-        return row
+    def flush(self, now: datetime, *, last: bool = False) -> None:
+        """Write the changed rows and holders, then insert the new rows.
 
-    def newest_tombstone(
-        self, asset_id: str | None, identity: Identity
-    ) -> AssetRow | None:
-        self.load([identity], [asset_id])
-        candidates = [*self._by_identity.get(identity, ())]
-        if asset_id is not None:
-            candidates += self._by_asset_id.get(asset_id, ())
-        dead = [
-            row
-            for row in candidates
-            if row.deleted_at is not None
-            and (
-                identity_of(row) == identity
-                or (asset_id is not None and row.asset_id == asset_id)
-            )
-        ]
-        # the highest version, then the latest deletion, as the SQL this replaces ordered
-        dead.sort(key=lambda row: (row.version or 0, row.deleted_at), reverse=True)
-        return dead[0] if dead else None
-
-    def deleted_here(
-        self,
-        asset_id: str | None,
-        identity: Identity,
-        version: int | None,
-        event_at: datetime,
-    ) -> bool:
-        """Whether this database deleted that asset version, or (version unknown) deleted
-        it at or after `event_at`."""
-        self.load([identity], [asset_id])
-        candidates = [*self._cleanups_by_identity.get(identity, ())]
-        if asset_id is not None:
-            candidates += self._cleanups_by_asset_id.get(asset_id, ())
-        for cleanup in candidates:
-            # `skipped`: the row was restored before the cleanup ran, so not deleted after all
-            if cleanup.status == "skipped":
+        A row leaving a name is written before the row taking it (the name's unique index
+        allows one live row at any moment): rows that were live and now are not, or are
+        live under another name, are first written hidden.
+        `last`: the batch's final flush; the store is not used after it."""
+        self.settle(now)
+        changed = []
+        leaving = []
+        for key, row in self._rows.items():
+            stored = self._stored[key]
+            if row.values() == stored:
                 continue
-            if version is not None:
-                if cleanup.version is not None and cleanup.version >= version:
-                    return True
-            elif cleanup.created_at >= event_at:
-                return True
-        return False
-
-    def restored(self, row: AssetRow) -> None:
-        """Mirror media_assets_cancel_cleanup: reviving a row cancels the pending cleanups of
-        its identity (the trigger does it in the database when the row is flushed)."""
-        for cleanup in self._cleanups_by_identity.get(identity_of(row), ()):
-            if cleanup.status == "pending":
-                cleanup.status = "skipped"
-
-    def _track_cleanup(self, cleanup: CleanupRow) -> None:
-        if cleanup.id in self._cleanups:
+            row.updated_at = now
+            if row.sync_status == "synced":
+                row.synced_at = now
+            changed.append(row)
+            was_live = stored[_DELETED_AT] is None
+            if was_live and (row.deleted_at is not None or stored[_NAME] != _name(row)):
+                leaving.append(replace(row, deleted_at=row.deleted_at or now))
+        if leaving:
+            asset_row.update(self.session, leaving)
+        asset_row.update(self.session, changed)
+        # a new row only ever deleted here (a late event of an asset the host app deleted)
+        # stays out: its cleanup row remembers the delete, the host does not want it back
+        new = [r for r in self._new if r.public_id and not _only_deleted_here(r)]
+        inserted = {id(r) for r in new}
+        for row in new:
+            row.updated_at = row.synced_at = now
+        asset_row.insert(self.session, new)
+        if self._changed_holders:
+            holders = [
+                {
+                    "public_id": i.public_id,
+                    "resource_type": i.resource_type,
+                    "delivery_type": i.delivery_type,
+                    "asset_id": self._holders[i].key,
+                    "stamp": self._holders[i].stamp,
+                }
+                for i in sorted(self._changed_holders, key=lambda i: i.lock_key)
+            ]
+            self.session.execute(_WRITE_HOLDERS, {"rows": json_codec.dumps(holders)})
+            self._changed_holders = set()
+        if last:
             return
-        self._cleanups[cleanup.id] = cleanup
-        self._cleanups_by_identity.setdefault(cleanup.identity, []).append(cleanup)
-        if cleanup.asset_id is not None:
-            self._cleanups_by_asset_id.setdefault(cleanup.asset_id, []).append(cleanup)
+        for row in [*changed, *new]:
+            assert row.id is not None  # noqa: S101 -- insert() gave each new row its id
+            self._rows[row.id] = row
+            self._stored[row.id] = row.values()
+        self._new = [r for r in self._new if id(r) not in inserted]
+
+
+_DELETED_AT = asset_row.COLUMNS.index("deleted_at")
+_NAME = slice(
+    asset_row.COLUMNS.index("public_id"), asset_row.COLUMNS.index("delivery_type") + 1
+)
+
+
+def _name(row: AssetRow) -> tuple[str, str, str]:
+    return (row.public_id, row.resource_type, row.delivery_type)
+
+
+def _only_deleted_here(row: AssetRow) -> bool:
+    exists = row.stamps.get("exists")
+    return bool(exists and not exists[1] and exists[2] is not None)

@@ -18,18 +18,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from db import json_codec
 from db.models import WebhookInbox
 from workers import events, inbox_record
 from workers.apply import Context, apply_event, keys_of
 from workers.apply_refetch import AssetFetcher
 from workers.apply_rows import Outcome
-from workers.asset_store import AssetStore
+from workers.asset_store import MAX_KEY_LOCKS, AssetStore
 from workers.events import Identity
 from workers.inbox_record import Applied
+from workers.stamps import stamp
 
 logger = logging.getLogger(__name__)
 
@@ -54,9 +57,13 @@ _SETTINGS = text(
     " SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off"
 )
 
+# The body as text: decoded row by row (`_decode`), so that one body Python cannot read
+# (jsonb keeps 1e5000 exactly; Python refuses the 5,001-digit integer it reads back) fails
+# its own row, not the claim of every batch.
 _CLAIM = text(
     """
-    SELECT id, notification_type, body, signed_at, received_at, attempts
+    SELECT id, digest, notification_type, CAST(body AS text) AS body, signed_at,
+           received_at, attempts
       FROM webhook_inbox
      WHERE status = 'pending' AND next_attempt_at <= now()
      ORDER BY next_attempt_at, id
@@ -90,9 +97,20 @@ def apply_batch(
     the others still apply.
     """
     session.execute(_SETTINGS)
-    rows = session.execute(_CLAIM, {"limit": limit}).all()
-    if not rows:
+    claimed = session.execute(_CLAIM, {"limit": limit}).all()
+    if not claimed:
         return BatchResult(0, 0, None)
+    rows: list[Claimed] = []
+    unreadable = 0
+    for found in claimed:
+        started = time.perf_counter()
+        try:
+            rows.append(Claimed.read(found))
+        except Exception as exc:  # whatever the decoder raises, this row fails for good
+            unreadable += 1
+            _record_failure(session, found, exc, started, permanent=True)
+    if not rows:
+        return BatchResult(len(claimed), unreadable, None)
     # an event that failed in the batch keeps its error: it is not tried twice in one go
     failed_event: EventFailed | None = None
     try:
@@ -112,20 +130,56 @@ def apply_batch(
     else:
         for result in results:
             _log_applied(result)
-        return BatchResult(len(rows), 0, None)
-    failed, retry_in = 0, None
+        return BatchResult(len(claimed), unreadable, None)
+    failed, retry_in = unreadable, None
     for row in rows:
         if failed_event is not None and row.id == failed_event.inbox_id:
             error, started = failed_event.error, failed_event.started
             delay = _record_failure(session, row, error, started)
         else:
             delay = _apply_row(session, row, fetcher)
-        if delay is not None:
+        if delay is not False:
             failed += 1
+        if isinstance(delay, float):
             retry_in = delay if retry_in is None else min(retry_in, delay)
         if row_delay_s:
             time.sleep(row_delay_s)  # testing aid: see Settings.apply_row_delay_ms
-    return BatchResult(len(rows), failed, retry_in)
+    return BatchResult(len(claimed), failed, retry_in)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed inbox row, its body decoded."""
+
+    id: int
+    digest: str
+    notification_type: str
+    body: dict[str, Any]
+    signed_at: datetime | None
+    received_at: datetime
+    attempts: int
+
+    @classmethod
+    def read(cls, row: Any) -> Claimed:
+        body = json_codec.loads(row.body)
+        return cls(
+            row.id,
+            row.digest,
+            row.notification_type,
+            body if isinstance(body, dict) else {},
+            row.signed_at,
+            row.received_at,
+            row.attempts,
+        )
+
+
+def _lock_all(rows: Sequence[Claimed]) -> bool:
+    """Whether the batch names more keys than its locks may cover one by one."""
+    named = 0
+    for row in rows:
+        identities, asset_ids = keys_of(row.body)
+        named += len(identities) + len(asset_ids)
+    return named > MAX_KEY_LOCKS
 
 
 class EventFailed(Exception):
@@ -138,15 +192,15 @@ class EventFailed(Exception):
 
 def _apply_together(
     session: Session,
-    rows: Sequence[Any],
+    rows: Sequence[Claimed],
     fetcher: AssetFetcher | None,
     row_delay_s: float,
 ) -> list[Applied]:
-    store = AssetStore(session)
+    store = AssetStore(session, exclusive=_lock_all(rows))
     identities: list[Identity | None] = []
     asset_ids: list[str | None] = []
     for row in rows:
-        named = keys_of(_body(row))
+        named = keys_of(row.body)
         identities += named[0]
         asset_ids += named[1]
     store.load(identities, asset_ids)
@@ -161,17 +215,25 @@ def _apply_together(
             raise EventFailed(row.id, exc, started) from exc
         if row_delay_s:
             time.sleep(row_delay_s)  # testing aid: see Settings.apply_row_delay_ms
-    store.flush(last=True)
+    store.flush(datetime.now(UTC), last=True)
     inbox_record.record_applied(session, results)
     return results
 
 
-def _apply_event(store: AssetStore, row: Any, fetcher: AssetFetcher | None) -> Applied:
-    started = time.perf_counter()
-    body = _body(row)
+def event_stamp(row: Claimed) -> str:
+    """The event's place in the order of writes (workers/stamps.py): Cloudinary's time,
+    the version it carries, and its digest for equal ones."""
+    body = row.body
     event_at = events.event_time(body, row.signed_at) or row.received_at
-    ctx = Context(store, fetcher, event_at, datetime.now(UTC))
-    outcomes = apply_event(ctx, row.notification_type, body)
+    return stamp(event_at, events.version(body), row.digest[:8])
+
+
+def _apply_event(
+    store: AssetStore, row: Claimed, fetcher: AssetFetcher | None
+) -> Applied:
+    started = time.perf_counter()
+    ctx = Context(store, fetcher, event_stamp(row), datetime.now(UTC))
+    outcomes = apply_event(ctx, row.notification_type, row.body)
     status = "applied" if outcomes is not None else "ignored"
     if outcomes is None:
         outcomes = [Outcome("ignored", detail="type not handled")]
@@ -182,32 +244,36 @@ def _apply_event(store: AssetStore, row: Any, fetcher: AssetFetcher | None) -> A
 
 
 def _apply_row(
-    session: Session, row: Any, fetcher: AssetFetcher | None
-) -> float | None:
+    session: Session, row: Claimed, fetcher: AssetFetcher | None
+) -> float | bool:
     """Apply one claimed row in its own savepoint; on failure record it and return the
-    retry delay."""
+    retry delay (True: failed for good; False: applied)."""
     started = time.perf_counter()
     try:
         with session.begin_nested():
-            store = AssetStore(session)
-            store.load(*keys_of(_body(row)))
+            store = AssetStore(session, exclusive=_lock_all([row]))
+            store.load(*keys_of(row.body))
             result = _apply_event(store, row, fetcher)
-            store.flush(last=True)
+            store.flush(datetime.now(UTC), last=True)
             inbox_record.record_applied(session, [result])
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise  # the database is gone: the whole batch rolls back, nothing to record
-        return _record_failure(session, row, exc, started)
+        return _record_failure(session, row, exc, started, permanent=_permanent(exc))
     except Exception as exc:
         # any bad event (odd payload, Cloudinary error, deadlock) is recorded and retried,
         # then left `failed` for an operator; it never stops the rest of the batch
         return _record_failure(session, row, exc, started)
     _log_applied(result)
-    return None
+    return False
 
 
-def _body(row: Any) -> dict[str, Any]:
-    return row.body if isinstance(row.body, dict) else {}
+def _permanent(exc: DBAPIError) -> bool:
+    """Errors the same event meets on every attempt: a value too long for an index, one
+    out of a column's range. Retrying them only delays the operator's look."""
+    return isinstance(
+        exc.orig, psycopg.errors.DataError | psycopg.errors.ProgramLimitExceeded
+    )
 
 
 def _log_applied(result: Applied) -> None:
@@ -221,11 +287,16 @@ def _log_applied(result: Applied) -> None:
 
 
 def _record_failure(
-    session: Session, row: Any, exc: BaseException, started: float
-) -> float | None:
+    session: Session,
+    row: Any,
+    exc: BaseException,
+    started: float,
+    *,
+    permanent: bool = False,
+) -> float | bool:
     attempts = row.attempts + 1
     error = f"{type(exc).__name__}: {exc}"[:1000]
-    final = attempts >= MAX_ATTEMPTS
+    final = permanent or attempts >= MAX_ATTEMPTS
     # 10 s, 20 s, 40 s, 80 s: Cloudinary hiccups and deadlocks clear long before the end
     delay = 10.0 * 2 ** (attempts - 1)
     outcome = Outcome("failed" if final else "retry", detail=error)
@@ -247,7 +318,7 @@ def _record_failure(
         type(exc).__name__,
         extra={"inbox_id": row.id},
     )
-    return None if final else delay
+    return True if final else delay
 
 
 @dataclass(frozen=True)

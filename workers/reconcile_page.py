@@ -92,6 +92,10 @@ WITH page AS (
                  WHERE t.deleted_at IS NOT NULL AND t.public_id = f.public_id
                    AND t.resource_type = f.resource_type
                    AND t.delivery_type = f.delivery_type
+                   -- deleted by the host app (workers/registers.py: a row the apply hid
+                   -- itself, deleted in Cloudinary or displaced, says so in its stamps)
+                   AND (t.stamps = '{}' OR (t.stamps->>'shown')::boolean
+                        OR t.stamps->'exists'->>2 IS NOT NULL)
                    AND (t.version >= f.version
                         OR ((t.version IS NULL OR f.version IS NULL)
                             AND (f.cloudinary_created_at IS NULL
@@ -127,14 +131,20 @@ WITH page AS (
            LIMIT 1
       ) moved ON true
       LEFT JOIN LATERAL (
-          -- a newer upload after the host deleted the row: like the webhook apply, bring
-          -- the newest tombstone back (its restore trigger cancels a cleanup still pending,
-          -- which would otherwise delete the new upload)
+          -- the asset's own row, not live (a newer upload after the host deleted it, or
+          -- hidden by the apply): bring it back (its restore trigger cancels a cleanup still
+          -- pending, which would otherwise delete the new upload). One row per asset_id:
+          -- never another asset's tombstone of the same name; a tombstone of the name that
+          -- has no asset_id (written without one) may be it.
           SELECT t.id FROM media_assets t
            WHERE f.live_id IS NULL AND NOT COALESCE(gone.deleted, false)
-             AND t.deleted_at IS NOT NULL AND t.public_id = f.public_id
-             AND t.resource_type = f.resource_type AND t.delivery_type = f.delivery_type
-           ORDER BY COALESCE(t.version, 0) DESC, t.deleted_at DESC
+             AND moved.id IS NULL AND t.deleted_at IS NOT NULL
+             AND (t.asset_id = f.asset_id
+                  OR ((t.asset_id IS NULL OR f.asset_id IS NULL)
+                      AND t.public_id = f.public_id AND t.resource_type = f.resource_type
+                      AND t.delivery_type = f.delivery_type))
+           ORDER BY t.asset_id IS NOT DISTINCT FROM f.asset_id DESC,
+                    COALESCE(t.version, 0) DESC, t.deleted_at DESC
            LIMIT 1
       ) revive ON true
 ), seen AS (
@@ -175,6 +185,8 @@ _APPLY = text(
            cloudinary_created_at = COALESCE(j.cloudinary_created_at, m.cloudinary_created_at),
            sync_status = 'synced', synced_at = now(), updated_at = now(),
            last_event_at = GREATEST(m.last_event_at, :fetched_at),
+           -- every field as of the listing (workers/registers.py reads '{}' so)
+           stamps = '{}',
            deleted_at = CASE WHEN j.action = 'revived' THEN NULL ELSE m.deleted_at END
       FROM judged j
      WHERE j.action IN ('updated', 'renamed', 'revived')
@@ -189,6 +201,10 @@ _APPLY = text(
                 ELSE m.deleted_at IS NULL END
        AND (m.version IS NULL OR m.version <= j.version)
        AND (m.last_event_at IS NULL OR m.last_event_at <= :fetched_at)
+       -- the name's live row is another asset's, and this asset has a row of its own
+       -- (hidden): one row per asset_id, so it is left to the apply's next event of either
+       AND NOT EXISTS (SELECT 1 FROM media_assets o
+                        WHERE o.asset_id = j.asset_id AND o.id <> m.id)
     RETURNING m.public_id, m.asset_id, j.action, j.old_version, m.version
 ), inserted AS (
     INSERT INTO media_assets
@@ -199,8 +215,8 @@ _APPLY = text(
            height, duration, folder, display_name, tags, context, metadata, secure_url,
            etag, cloudinary_created_at, 'synced', now(), :fetched_at
       FROM judged WHERE action = 'inserted'
-    ON CONFLICT (public_id, resource_type, delivery_type) WHERE deleted_at IS NULL
-    DO NOTHING
+    -- the name's live row or the asset's row inserted meanwhile: theirs stands
+    ON CONFLICT DO NOTHING
     RETURNING public_id, asset_id, version
 ), requeued AS (
     INSERT INTO cloudinary_cleanup_queue

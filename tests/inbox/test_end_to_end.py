@@ -31,7 +31,7 @@ def test_the_receiver_enqueues_and_a_worker_applies(receiver_client, celery_work
         post(receiver_client, p.rename("e2e/shoe", "e2e/red-shoe", t=10)),
         post(receiver_client, p.upload("e2e/gone", 3, t=0)),
         post(receiver_client, p.delete("e2e/gone", 3, t=20)),
-        post(receiver_client, p.upload("e2e/gone", 2, t=15)),  # late and older
+        post(receiver_client, p.upload("e2e/gone", 2, t=-1)),  # late and older
         post(receiver_client, {"notification_type": "never_heard_of_it"}),
     ]
     wait_until(lambda: all_done(ids), timeout=30, what="the worker to apply the inbox")

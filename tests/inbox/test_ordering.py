@@ -21,7 +21,7 @@ def test_an_older_version_arriving_late_does_not_overwrite_the_newer(db_session)
     [row] = assets(db_session, "o/v")
     assert (row.version, row.width) == (2, 222)
     [entry] = log_for(db_session, late)
-    assert (entry.status, entry.details["detail"]) == ("stale", "newer state held")
+    assert (entry.status, entry.details["detail"]) == ("stale", "older than the mirror")
 
 
 def test_a_late_upload_never_resurrects_an_asset_deleted_later(db_session):
@@ -85,9 +85,9 @@ def test_an_older_tag_change_does_not_overwrite_a_newer_one(db_session):
     [late] = apply(db_session, p.tags_changed("o/t", ["a"], ["b"], t=10))
     row = live(db_session, "o/t")
     assert row.tags == ["b"]
-    # it cannot be merged, so the asset is marked for a re-fetch instead of dropped
-    assert row.sync_status == "needs_refresh"
-    assert log_for(db_session, late)[0].status == "needs_refresh"
+    # each tag is its own register: the older change loses for both, nothing to re-fetch
+    assert row.sync_status == "synced"
+    assert log_for(db_session, late)[0].status == "stale"
 
 
 def test_an_upload_of_the_same_version_older_than_a_diff_does_not_undo_it(db_session):

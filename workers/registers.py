@@ -1,0 +1,300 @@
+"""One asset's fields as last-writer-wins registers: the merge rules of the apply.
+
+Each field group of a media_assets row holds the stamp (workers/stamps.py) of the write that
+set it, in `row.stamps`; a write with an older stamp than the group's changes nothing, so
+the same set of events gives the same row in any order, any number of times
+(docs/ordering.md is the model, with the argument for each rule).
+
+`row.stamps` (jsonb):
+- one stamp per group: "identity" (public_id, resource_type, delivery_type), "content"
+  (version, format, bytes, width, height, duration, etag, created_at, secure_url),
+  "metadata", "display_name", "folder", and "tags" / "context" for the last full state;
+- "tag_ops" {tag: [stamp, present, position]} and "ctx_ops" {key: [stamp, present, value]}:
+  one register per tag and per context key, because Cloudinary sends tag and context
+  changes as diffs (added/removed), which only commute element by element;
+- "exists" [stamp, live, host_version]: the asset's existence; host_version is set when the
+  host app deleted the row, and then only a newer *version* brings it back (a re-fetch of
+  the version the host deleted must not undo the delete before its cleanup runs);
+- "shown": whether the apply left the row live (deleted_at NULL), to notice the host
+  changing deleted_at since; "url_for": the identity secure_url was built for.
+
+Functions here change one row in memory and answer whether they changed it. The row is
+never changed in place: `stamps` is replaced, so a changed row always compares unequal to
+what was loaded (AssetStore.flush writes only changed rows).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from workers.asset_row import AssetRow
+from workers.events import Identity
+from workers.stamps import HOST, LEGACY, stamp, time_of
+
+CONTENT = (
+    "version",
+    "format",
+    "bytes",
+    "width",
+    "height",
+    "duration",
+    "etag",
+    "cloudinary_created_at",
+)
+_GROUPS = (
+    "identity",
+    "content",
+    "tags",
+    "context",
+    "metadata",
+    "display_name",
+    "folder",
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def prepare(row: AssetRow) -> None:
+    """Make a loaded row's stamps say what its columns say, where something other than the
+    apply wrote them: rows from before stamps (and from reconcile, which writes '{}'), and
+    deleted_at changed by the host app since the apply last wrote the row."""
+    stamps = row.stamps
+    live = row.deleted_at is None
+    if not stamps:
+        # every field as of the newest event applied; a row no event ever touched (the host
+        # app inserted it) is older than any event
+        known = stamp(row.last_event_at or _EPOCH, row.version, LEGACY)
+        stamps = dict.fromkeys(_GROUPS, known)
+        stamps["tag_ops"] = {t: [known, True, i] for i, t in enumerate(row.tags)}
+        stamps["ctx_ops"] = {k: [known, True, v] for k, v in row.context.items()}
+        stamps["exists"] = [known, True, None] if live else _host_delete(row)
+        stamps["shown"] = live
+        row.stamps = stamps
+    elif stamps.get("shown") is not live:
+        # the host app restored it, or deleted it
+        restored = [stamp(row.updated_at or _EPOCH, 0, HOST), True, None]
+        exists = restored if live else _host_delete(row)
+        row.stamps = {**stamps, "exists": exists, "shown": live}
+
+
+def _host_delete(row: AssetRow) -> list[Any]:
+    assert row.deleted_at is not None  # noqa: S101 -- callers check
+    return [stamp(row.deleted_at, 0, HOST), False, row.version or 0]
+
+
+def host_deleted(at: datetime, version: int | None) -> list[Any]:
+    """The existence register of an asset whose row the host app deleted (a cleanup row)."""
+    return [stamp(at, 0, HOST), False, version or 0]
+
+
+def _saw(row: AssetRow, written: str) -> None:
+    at = time_of(written)
+    if row.last_event_at is None or at > row.last_event_at:
+        row.last_event_at = at
+
+
+def _newer(row: AssetRow, group: str, written: str) -> bool:
+    held = row.stamps.get(group)
+    return held is None or written > held
+
+
+def write(row: AssetRow, group: str, written: str, values: Mapping[str, Any]) -> bool:
+    """Set the group's columns to `values` if `written` is newer than the group."""
+    if not _newer(row, group, written):
+        return False
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.stamps = {**row.stamps, group: written}
+    _saw(row, written)
+    return True
+
+
+def write_identity(row: AssetRow, identity: Identity, written: str) -> bool:
+    return write(
+        row,
+        "identity",
+        written,
+        {
+            "public_id": identity.public_id,
+            "resource_type": identity.resource_type,
+            "delivery_type": identity.delivery_type,
+        },
+    )
+
+
+def write_content(
+    row: AssetRow, columns: Mapping[str, Any], url_for: Identity, written: str
+) -> bool:
+    """A full state's content; its secure_url names `url_for` (the state's identity)."""
+    values = {name: columns.get(name) for name in CONTENT}
+    values["secure_url"] = columns.get("secure_url")
+    if not write(row, "content", written, values):
+        return False
+    row.stamps = {**row.stamps, "url_for": list(url_for)}
+    return True
+
+
+def write_tags(row: AssetRow, tags: Iterable[str], written: str) -> bool:
+    """The whole tag list as of `written`: element changes made later stay."""
+    if not _newer(row, "tags", written):
+        return False
+    ops = {t: op for t, op in row.stamps.get("tag_ops", {}).items() if op[0] > written}
+    for position, tag in enumerate(dict.fromkeys(tags)):
+        ops.setdefault(tag, [written, True, position])
+    row.stamps = {**row.stamps, "tags": written, "tag_ops": ops}
+    row.tags = _present_tags(ops)
+    _saw(row, written)
+    return True
+
+
+def change_tags(
+    row: AssetRow, added: list[str], removed: list[str], written: str
+) -> bool:
+    if not _newer(row, "tags", written):
+        return False  # the last full state already includes this change
+    ops = dict(row.stamps.get("tag_ops", {}))
+    changed = False
+    for position, tag in enumerate(dict.fromkeys(added)):
+        if tag not in ops or ops[tag][0] < written:
+            ops[tag], changed = [written, True, position], True
+    for tag in removed:
+        if tag not in ops or ops[tag][0] < written:
+            ops[tag], changed = [written, False, 0], True
+    if changed:
+        row.stamps = {**row.stamps, "tag_ops": ops}
+        row.tags = _present_tags(ops)
+        _saw(row, written)
+    return changed
+
+
+def _present_tags(ops: Mapping[str, list[Any]]) -> list[str]:
+    # In the order they were added (Cloudinary appends added tags): by the stamp of the
+    # write that added each, then its position in that write.
+    present = [(op[0], op[2], tag) for tag, op in ops.items() if op[1]]
+    return [tag for _, _, tag in sorted(present)]
+
+
+def write_context(row: AssetRow, context: Mapping[str, Any], written: str) -> bool:
+    if not _newer(row, "context", written):
+        return False
+    ops = {k: op for k, op in row.stamps.get("ctx_ops", {}).items() if op[0] > written}
+    for key, value in context.items():
+        ops.setdefault(key, [written, True, value])
+    row.stamps = {**row.stamps, "context": written, "ctx_ops": ops}
+    row.context = _present_context(ops)
+    _saw(row, written)
+    return True
+
+
+def change_context(
+    row: AssetRow, updated: Mapping[str, Any], removed: Iterable[str], written: str
+) -> bool:
+    if not _newer(row, "context", written):
+        return False
+    ops = dict(row.stamps.get("ctx_ops", {}))
+    changed = False
+    for key, value in updated.items():
+        if key not in ops or ops[key][0] < written:
+            ops[key], changed = [written, True, value], True
+    for key in removed:
+        if key not in ops or ops[key][0] < written:
+            ops[key], changed = [written, False, None], True
+    if changed:
+        row.stamps = {**row.stamps, "ctx_ops": ops}
+        row.context = _present_context(ops)
+        _saw(row, written)
+    return changed
+
+
+def _present_context(ops: Mapping[str, list[Any]]) -> dict[str, Any]:
+    return {key: op[2] for key, op in ops.items() if op[1]}
+
+
+def write_live(row: AssetRow, written: str, version: int | None) -> bool:
+    """A full state says the asset exists as of `written`."""
+    held = row.stamps.get("exists")
+    if held is not None:
+        if written <= held[0]:
+            return False
+        host_version = held[2]
+        if not held[1] and host_version is not None and (version or 0) <= host_version:
+            return False  # the very version the host app deleted: its cleanup decides
+    row.stamps = {**row.stamps, "exists": [written, True, None]}
+    _saw(row, written)
+    return True
+
+
+def write_deleted(row: AssetRow, written: str) -> bool:
+    held = row.stamps.get("exists")
+    if held is not None and written <= held[0]:
+        return False
+    row.stamps = {**row.stamps, "exists": [written, False, None]}
+    _saw(row, written)
+    return True
+
+
+def is_complete(row: AssetRow) -> bool:
+    """Whether a full state was ever applied (else only diffs are known of the asset)."""
+    return "content" in row.stamps and "identity" in row.stamps
+
+
+def settle(row: AssetRow, holds_its_name: bool, now: datetime) -> None:
+    """Set deleted_at and sync_status from the registers: a row is live when the asset
+    exists, a full state of it is known, and its name is held by it (not by an asset that
+    took the name later)."""
+    exists = row.stamps.get("exists")
+    live = bool(exists and exists[1]) and is_complete(row) and holds_its_name
+    if live:
+        row.deleted_at = None
+        if row.sync_status not in ("synced", "needs_refresh"):
+            row.sync_status = "synced"
+        _settle_url(row)
+    elif exists is not None and not exists[1]:
+        if row.deleted_at is None:
+            row.deleted_at = time_of(exists[0])
+        if row.sync_status != "synced":
+            row.sync_status = "synced"
+    else:
+        if row.deleted_at is None:
+            row.deleted_at = now
+        # known to exist but its name is another asset's now, or only diffs are known yet
+        row.sync_status = "displaced" if is_complete(row) else "incomplete"
+    if row.stamps.get("shown") is not live:
+        row.stamps = {**row.stamps, "shown": live}
+
+
+def _settle_url(row: AssetRow) -> None:
+    """secure_url names the row's current public_id: a rename after the upload moves it."""
+    url_for = row.stamps.get("url_for")
+    current = [row.public_id, row.resource_type, row.delivery_type]
+    if url_for is None or url_for == current or row.secure_url is None:
+        return
+    moved = moved_url(row.secure_url, Identity(*url_for), Identity(*current))
+    if moved is None:
+        row.sync_status = "needs_refresh"  # reconcile (or the next full state) sets it
+        return
+    row.secure_url = moved
+    row.stamps = {**row.stamps, "url_for": current}
+
+
+def moved_url(url: str, old: Identity, new: Identity) -> str | None:
+    """`url` (a delivery URL of `old`) for `new`, or None if it has an unknown shape.
+
+    Cloudinary's delivery URLs end `/<resource_type>/<type>/v<version>/<public_id>[.<format>]`.
+    """
+    if old.resource_type != new.resource_type:
+        return None
+    pattern = (
+        rf"/{re.escape(old.resource_type)}/{re.escape(old.delivery_type)}/"
+        rf"(v\d+/)?{re.escape(old.public_id)}(\.[A-Za-z0-9]+)?$"
+    )
+    match = re.search(pattern, url)
+    if match is None:
+        return None
+    version, extension = match.group(1) or "", match.group(2) or ""
+    tail = (
+        f"/{new.resource_type}/{new.delivery_type}/{version}{new.public_id}{extension}"
+    )
+    return url[: match.start()] + tail
