@@ -16,7 +16,8 @@ the apply, so the receiver refuses it with 400 while Cloudinary can still be tol
   that depends on its stack), orjson stops at 1,024 levels and jsonb's limit depends on
   the server's stack: deeper than 64 levels is refused. A notification nests about 4.
 - Duplicate keys are accepted: `json`, orjson and jsonb all keep the last value, so every
-  reader sees the same object. (The stored text is jsonb's, with one value per key.)
+  reader sees the same object (jsonb stores one value per key). The values they replace
+  are still held to the rules above where jsonb reads them too: numbers and escapes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ MAX_EXPONENT = 300
 # fit, and the worker's text stays at most ~1.5x what arrived
 MAX_PRINTED_DIGITS = 400
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# one escape sequence: \uXXXX (group 1) or any other escaped character
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+_LONE_SURROGATE = "a string holds a lone surrogate, which jsonb cannot store"
 
 
 class BodyRefused(ValueError):
@@ -68,42 +71,57 @@ def parse_notification(raw: bytes) -> Notification:
     notification_type = body.get("notification_type")
     if not isinstance(notification_type, str) or not notification_type:
         raise BodyRefused("notification_type is missing or not a non-empty string")
-    # Both walks are skipped for an ordinary notification: a string can hold \u0000 or a
-    # surrogate only through an escape (strict UTF-8 and the parser refuse them raw), and
-    # nesting deeper than MAX_DEPTH needs more than MAX_DEPTH brackets.
-    strings = "\\u" in text
-    deep = text.count("{") + text.count("[") > MAX_DEPTH
-    if strings or deep:
-        _walk(body, check_strings=strings)
+    # A string can hold \u0000 or a surrogate only through an escape (strict UTF-8 and
+    # the parser refuse them raw). The escapes are read from the text, not the parsed
+    # value: jsonb refuses a body for a value a later duplicate key replaced, too.
+    if "\\u" in text:
+        _check_escapes(text)
+    # Nesting deeper than MAX_DEPTH needs more than MAX_DEPTH brackets. The parsed value
+    # is what is measured: a deep value a duplicate key replaced is stored by no one.
+    if text.count("{") + text.count("[") > MAX_DEPTH:
+        _check_depth(body)
     return Notification(text, notification_type)
 
 
-def _walk(body: Any, *, check_strings: bool) -> None:
+def _check_escapes(text: str) -> None:
+    # Backslashes appear only in strings (the parser refused the body otherwise), and
+    # reading escapes left to right pairs each backslash correctly: `\\u0000` is an
+    # escaped backslash and the text u0000.
+    pending_high = -1  # where the escape after a high surrogate must start
+    for match in _ESCAPE.finditer(text):
+        code = match.group(1)
+        unit = int(code, 16) if code else None
+        if pending_high >= 0:
+            if (
+                match.start() == pending_high
+                and unit is not None
+                and 0xDC00 <= unit <= 0xDFFF
+            ):
+                pending_high = -1
+                continue
+            raise BodyRefused(_LONE_SURROGATE)
+        if unit is None:
+            continue
+        if unit == 0:
+            raise BodyRefused("a string holds \\u0000, which jsonb cannot store")
+        if 0xD800 <= unit <= 0xDBFF:
+            pending_high = match.end()
+        elif 0xDC00 <= unit <= 0xDFFF:
+            raise BodyRefused(_LONE_SURROGATE)
+    if pending_high >= 0:
+        raise BodyRefused(_LONE_SURROGATE)
+
+
+def _check_depth(body: Any) -> None:
     # iterative: the point is to refuse depth, not to need it
     stack: list[tuple[Any, int]] = [(body, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
+        if isinstance(value, dict | list):
             if depth > MAX_DEPTH:
                 raise BodyRefused(f"JSON nested deeper than {MAX_DEPTH} levels")
-            for key, item in value.items():
-                if check_strings:
-                    _check_string(key)
-                stack.append((item, depth + 1))
-        elif isinstance(value, list):
-            if depth > MAX_DEPTH:
-                raise BodyRefused(f"JSON nested deeper than {MAX_DEPTH} levels")
-            stack.extend((item, depth + 1) for item in value)
-        elif check_strings and isinstance(value, str):
-            _check_string(value)
-
-
-def _check_string(value: str) -> None:
-    if value.isascii():
-        if "\x00" in value:
-            raise BodyRefused("a string holds \\u0000, which jsonb cannot store")
-    elif _SURROGATE.search(value):
-        raise BodyRefused("a string holds a lone surrogate, which jsonb cannot store")
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
 
 
 def _integer(literal: str) -> int:
