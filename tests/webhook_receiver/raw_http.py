@@ -11,7 +11,8 @@ def head(headers: dict[str, str], *, path: str = WEBHOOK) -> bytes:
     """A POST's request line and headers, without the blank line that ends them."""
     lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
-    return "\r\n".join(lines).encode("latin-1") + b"\r\n"
+    # UTF-8: a header with non-Latin-1 text goes out as the bytes a client would send
+    return "\r\n".join(lines).encode() + b"\r\n"
 
 
 def with_length(
