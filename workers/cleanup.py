@@ -201,7 +201,9 @@ class _LeaseKeeper:
         tb: TracebackType | None,
     ) -> None:
         self._stop.set()
-        self._thread.join()
+        # a renewal stuck on an unreachable database must not hold the drain; a late one
+        # is a no-op (it only touches rows still processing under our token)
+        self._thread.join(timeout=self._every_s * 2)
 
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):

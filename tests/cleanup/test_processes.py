@@ -49,7 +49,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_deletes_nothing_twice(
         session.execute(
             text("INSERT INTO media_assets (public_id) VALUES (:p)"), {"p": keep}
         )
-        # the dead worker's lease (60 s in production) is reclaimed by the sweep
+        # the dead worker's lease (10 s in production) is reclaimed by the beat
         assert queue_statuses(sessions)["processing"] == 100
         reclaimed = cleanup_queue.reclaim_stale(session, lease_s=0)
     assert reclaimed == {"pending": 100, "failed": 0}
