@@ -236,9 +236,11 @@ class Store:
         assets = [Asset(**fields) for fields in data.get("assets", [])]
         with self.lock:
             self.clear()
+            # the assets first: a dump is a consistent state, its versions stay as they were
+            count = self.seed(assets)
             for rt, dtype, public_id, version in data.get("tombstones", []):
                 self._tombstones[(rt, dtype, public_id)] = int(version)
-            return self.seed(assets)
+            return count
 
     def _index(self, resource_type: str, dtype: str | None) -> _Index:
         return self._indexes.get((resource_type, dtype or ALL_TYPES)) or _Index()

@@ -20,7 +20,7 @@ from cloudinary.exceptions import NotFound, RateLimited
 
 from workers import events, registers
 from workers.apply_rows import Outcome, full_state, mark_needs_refresh, outcome
-from workers.asset_store import AssetStore, identity_of, key_of
+from workers.asset_store import AssetStore
 from workers.cloudinary_client import CloudinaryClient, rate_limit_of
 from workers.events import Identity
 from workers.rate_governor import RateGovernor
@@ -144,8 +144,9 @@ def _gone(
     asked: str,
     why: str,
 ) -> Outcome:
-    """Cloudinary has no such asset (as of `asked`): by asset_id, that asset is deleted;
-    by name alone, nobody holds the name. Never another asset's row."""
+    """Cloudinary has no such asset (as of `asked`): by asset_id, that asset is deleted
+    (which says nothing of who holds its last name now: another asset may, by events not
+    yet applied); by name alone, nobody holds the name. Never another asset's row."""
     public_id = identity.public_id if identity else None
     if asset_id is None:
         assert identity is not None  # noqa: S101 -- refetch checked
@@ -155,7 +156,4 @@ def _gone(
     assert row is not None  # noqa: S101 -- an asset_id always has a row
     before = row.values()
     registers.write_deleted(row, asked)
-    held = store.holder(identity_of(row)) if row.public_id else None
-    if held is not None and held.key == key_of(row):
-        store.claim(identity_of(row), None, asked)
     return outcome(row, before, f"{why}; not in Cloudinary")
