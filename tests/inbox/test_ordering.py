@@ -103,3 +103,69 @@ def test_an_older_rename_after_a_newer_one_leaves_the_newer_name(db_session):
     apply(db_session, p.rename("o/a", "o/b", t=10))
     assert live(db_session, "o/c") is not None
     assert live(db_session, "o/b") is None
+
+
+# The four causes issue 13 traced in the apply before the registers (docs/ordering.md),
+# each as the smallest delivery that showed it.
+
+
+def test_cause_1_a_delete_is_stamped_so_the_upload_before_it_stays_dead(db_session):
+    apply(db_session, p.upload("c1/a", 1, t=0))
+    apply(db_session, p.delete("c1/a", 2, t=20))  # of version 2, uploaded at t=10
+    apply(db_session, p.upload("c1/a", 2, t=10))  # ...whose notification comes last
+    assert live(db_session, "c1/a") is None
+
+
+def test_cause_2_an_old_asset_gone_never_marks_the_new_one_of_its_name(db_session):
+    # asset A named c2/p, renamed to c2/q, deleted; asset B uploaded as c2/p later.
+    apply(db_session, p.upload("c2/p", 5, t=20, asset_id="B"))
+    gone = p.delete("c2/q", 1, t=10)
+    gone["resources"][0]["asset_id"] = p.asset_id_for("c2/p")  # asset A
+    apply(db_session, gone)
+    late = p.rename("c2/p", "c2/q", t=5)  # A's rename, delivered last: A is not held
+    [late_id] = apply(db_session, late)
+    row = live(db_session, "c2/p")
+    assert row is not None
+    assert (row.asset_id, row.sync_status) == ("B", "synced")
+    assert log_for(db_session, late_id)[0].asset_id == p.asset_id_for("c2/p")
+
+
+def test_cause_3_a_new_asset_on_a_reused_name_starts_empty(db_session):
+    old = p.upload("c3/p", 1, t=0, tags=["t1"], context={"custom": {"k": "v1"}})
+    apply(db_session, old)
+    apply(db_session, p.delete("c3/p", 1, t=10))
+    new = p.upload("c3/p", 2, t=20, asset_id="new-asset", tags=[])
+    new.pop("context", None)  # Cloudinary leaves an empty context out
+    apply(db_session, new)
+    row = live(db_session, "c3/p")
+    assert (row.asset_id, row.tags, row.context) == ("new-asset", [], {})
+    old_row = [a for a in assets(db_session, "c3/p") if a.asset_id != "new-asset"]
+    assert [a.deleted_at is not None for a in old_row] == [True]
+
+
+def test_cause_4_a_late_upload_does_not_undo_a_later_tag_change(db_session):
+    apply(db_session, p.upload("c4/p", 1, t=0, tags=[]))
+    apply(db_session, p.tags_changed("c4/p", ["x"], [], t=20))
+    apply(db_session, p.upload("c4/p", 2, t=10, tags=[]))  # newer version, older time
+    row = live(db_session, "c4/p")
+    assert (row.version, row.tags) == (2, ["x"])
+
+
+def test_a_rename_moves_the_delivery_url_with_the_name(db_session):
+    apply(db_session, p.upload("u/old", 7, t=0))
+    apply(db_session, p.rename("u/old", "u/new", t=10))
+    row = live(db_session, "u/new")
+    assert row.secure_url == "https://res.cloudinary.com/demo/image/upload/v7/u/new.jpg"
+    assert row.sync_status == "synced"
+
+
+def test_a_rename_onto_a_name_whose_asset_later_moves_away_never_revives_it(db_session):
+    # B held c5/p; A was renamed onto it with overwrite (B is gone, no notification of
+    # its own), then A moved on to c5/q. B's upload, delivered last, must not show B.
+    a_id = p.asset_id_for("c5/a")
+    apply(db_session, p.upload("c5/a", 1, t=0))
+    apply(db_session, p.rename("c5/a", "c5/p", t=10))
+    apply(db_session, p.rename("c5/p", "c5/q", t=20, asset_of="c5/a"))
+    apply(db_session, p.upload("c5/p", 1, t=5, asset_id="B"))
+    assert live(db_session, "c5/p") is None
+    assert live(db_session, "c5/q").asset_id == a_id
