@@ -198,6 +198,12 @@ class AssetStore:
             if identity_of(row) in self._identities:
                 self._fold_claim(row)
 
+    def load_current_names(self) -> None:
+        """Lock and load the names the loaded rows have now (a row found by asset_id may be
+        named otherwise than its event says): up front with the batch's keys, rather than
+        one by one as events reach them, which is when two workers can deadlock."""
+        self.load([identity_of(row) for row in self._rows.values()])
+
     def _lock(self, keys: list[str]) -> None:
         if self._exclusive and self._locked_apply:
             return  # the whole apply is this transaction's

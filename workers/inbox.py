@@ -11,6 +11,7 @@ exactly-once effect.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -41,6 +42,8 @@ logger = logging.getLogger(__name__)
 # a transaction of 500 events still commits in well under a second.
 BATCH_SIZE = 500
 MAX_ATTEMPTS = 5
+# Tries of a batch that lost a deadlock before it goes row by row.
+CONFLICT_ATTEMPTS = 3
 STATUSES = ("pending", "applied", "ignored", "failed")
 
 _SETTINGS = text(
@@ -114,8 +117,7 @@ def apply_batch(
     # an event that failed in the batch keeps its error: it is not tried twice in one go
     failed_event: EventFailed | None = None
     try:
-        with session.begin_nested():
-            results = _apply_together(session, rows, fetcher, row_delay_s)
+        results = _apply_together_retrying(session, rows, fetcher, row_delay_s)
     except EventFailed as exc:
         failed_event = exc
         logger.info("inbox batch of %d: %s; applying row by row", len(rows), exc)
@@ -190,6 +192,35 @@ class EventFailed(Exception):
         self.inbox_id, self.error, self.started = inbox_id, error, started
 
 
+def _apply_together_retrying(
+    session: Session,
+    rows: Sequence[Claimed],
+    fetcher: AssetFetcher | None,
+    row_delay_s: float,
+) -> list[Applied]:
+    """The batch in a savepoint, tried again (a few times) when it lost a deadlock: keys
+    a batch meets only as it goes (a row's current name, an Admin API answer) are locked
+    out of order, so two workers can deadlock; PostgreSQL cancels one, which simply
+    tries again once the other is through."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            with session.begin_nested():
+                return _apply_together(session, rows, fetcher, row_delay_s)
+        except DBAPIError as exc:
+            if not _conflict(exc) or attempt == CONFLICT_ATTEMPTS:
+                raise
+            logger.info("inbox batch of %d: %s; again", len(rows), type(exc.orig))
+            time.sleep(random.uniform(0.01, 0.1))  # noqa: S311 -- jitter, not secrecy
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _conflict(exc: DBAPIError) -> bool:
+    """A deadlock or serialization failure: nothing wrong with the event, try again."""
+    return isinstance(
+        exc.orig, psycopg.errors.DeadlockDetected | psycopg.errors.SerializationFailure
+    )
+
+
 def _apply_together(
     session: Session,
     rows: Sequence[Claimed],
@@ -204,6 +235,7 @@ def _apply_together(
         identities += named[0]
         asset_ids += named[1]
     store.load(identities, asset_ids)
+    store.load_current_names()
     results = []
     for row in rows:
         started = time.perf_counter()
@@ -259,7 +291,14 @@ def _apply_row(
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise  # the database is gone: the whole batch rolls back, nothing to record
-        return _record_failure(session, row, exc, started, permanent=_permanent(exc))
+        return _record_failure(
+            session,
+            row,
+            exc,
+            started,
+            permanent=_permanent(exc),
+            conflict=_conflict(exc),
+        )
     except Exception as exc:
         # any bad event (odd payload, Cloudinary error, deadlock) is recorded and retried,
         # then left `failed` for an operator; it never stops the rest of the batch
@@ -293,12 +332,17 @@ def _record_failure(
     started: float,
     *,
     permanent: bool = False,
+    conflict: bool = False,
 ) -> float | bool:
-    attempts = row.attempts + 1
+    """Record a failed attempt; the retry delay, or True when the row failed for good.
+
+    `conflict`: a deadlock with another worker, which costs no attempt and is retried in
+    a second (the other transaction is through by then)."""
+    attempts = row.attempts if conflict else row.attempts + 1
     error = f"{type(exc).__name__}: {exc}"[:1000]
     final = permanent or attempts >= MAX_ATTEMPTS
-    # 10 s, 20 s, 40 s, 80 s: Cloudinary hiccups and deadlocks clear long before the end
-    delay = 10.0 * 2 ** (attempts - 1)
+    # 10 s, 20 s, 40 s, 80 s: Cloudinary hiccups clear long before the end
+    delay = 1.0 if conflict else 10.0 * 2 ** (attempts - 1)
     outcome = Outcome("failed" if final else "retry", detail=error)
     duration_ms = (time.perf_counter() - started) * 1000
     inbox_record.record_failure(
