@@ -86,7 +86,7 @@ def _rename(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     row = store.row_for(asset_id, source)
     if row is None:
         return [ctx.refetch(asset_id, target, "renamed asset not held")]
-    before = row.values()
+    before = row.stamps
     if source is not None:
         store.claim(source, None, ctx.stamp)  # the old name is free as of the rename
     name(store, row, target, ctx.stamp)
@@ -106,7 +106,7 @@ def _diff(apply_one: Callable[[AssetRow, Mapping[str, Any], str], bool]) -> Hand
             if row is None:
                 outcomes.append(ctx.refetch(asset_id, identity, "asset not held"))
                 continue
-            before = row.values()
+            before = row.stamps
             if identity is not None:
                 name(ctx.store, row, identity, ctx.stamp)
             apply_one(row, item, ctx.stamp)

@@ -3,7 +3,7 @@
 Used where a notification cannot be merged (an undocumented shape, an asset of which no full
 state is known). The answer is the asset's state as of the request, so it is stamped with
 when the request was sent (docs/ordering.md); it never revives the version the host app
-deleted (registers.write_live).
+deleted (registers.write_full).
 """
 
 from __future__ import annotations
@@ -154,6 +154,6 @@ def _gone(
         return Outcome("applied", public_id, None, f"{why}; not in Cloudinary")
     row = store.row_for(asset_id, identity)
     assert row is not None  # noqa: S101 -- an asset_id always has a row
-    before = row.values()
+    before = row.stamps
     registers.write_deleted(row, asked)
     return outcome(row, before, f"{why}; not in Cloudinary")

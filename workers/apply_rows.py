@@ -36,27 +36,14 @@ def full_state(
     columns: Mapping[str, Any],
     written: str,
 ) -> Outcome:
-    """The asset as a whole as of `written` (an upload, an Admin API answer).
-
-    A full state omits what is empty (Cloudinary leaves out an empty context, and so on):
-    absent tags, context and metadata are empty here, not "unchanged". Display name and
-    folder are written only when present (accounts in fixed-folder mode have neither)."""
+    """The asset as a whole as of `written` (an upload, an Admin API answer): its row's
+    registers (registers.write_full) and its name's holder."""
     row = store.row_for(asset_id, identity)
     if row is None:
         return Outcome("stale", identity.public_id, asset_id, "names no asset_id")
-    before = row.values()
-    registers.write_live(row, written, columns.get("version"))
-    name(store, row, identity, written)
-    if registers.write_content(row, columns, identity, written):
-        row.sync_status = "synced"  # a full state answers any earlier doubt
-    registers.write_tags(row, columns.get("tags", ()), written)
-    registers.write_context(row, columns.get("context", {}), written)
-    registers.write(
-        row, "metadata", written, {"metadata_": columns.get("metadata_", {})}
-    )
-    for group in ("display_name", "folder"):
-        if group in columns:
-            registers.write(row, group, written, {group: columns[group]})
+    before = row.stamps
+    registers.write_full(row, columns, identity, written)
+    store.claim(identity, key_of(row), written)
     exists = row.stamps.get("exists")
     if exists and not exists[1]:
         if row.id is None and exists[2] is not None:
@@ -84,7 +71,7 @@ def deleted(
     if row.id is None and exists and not exists[1] and exists[2] is not None:
         # the echo of our own cleanup: its queue row already guards against a late upload
         return Outcome("applied", identity.public_id, asset_id, "already deleted here")
-    before = row.values()
+    before = row.stamps
     registers.write_identity(row, identity, written)
     registers.write_deleted(row, written)
     if not registers.is_complete(row):
@@ -103,9 +90,11 @@ def name(store: AssetStore, row: AssetRow, identity: Identity, written: str) -> 
 
 
 def outcome(
-    row: AssetRow, before: tuple[object, ...], detail: str | None = None
+    row: AssetRow, before: dict[str, Any], detail: str | None = None
 ) -> Outcome:
-    if row.values() == before:
+    """`before`: the row's stamps before the event; every register write replaces them, so
+    an event changed the row exactly when they are another object now."""
+    if row.stamps is before:
         return Outcome("stale", row.public_id, row.asset_id, "older than the mirror")
     return Outcome("applied", row.public_id, row.asset_id, detail)
 

@@ -160,18 +160,21 @@ class Claimed:
     signed_at: datetime | None
     received_at: datetime
     attempts: int
+    keys: tuple[list[Identity | None], list[str | None]]  # apply.keys_of(body)
 
     @classmethod
     def read(cls, row: Any) -> Claimed:
         body = json_codec.loads(row.body)
+        body = body if isinstance(body, dict) else {}
         return cls(
             row.id,
             row.digest,
             row.notification_type,
-            body if isinstance(body, dict) else {},
+            body,
             row.signed_at,
             row.received_at,
             row.attempts,
+            keys_of(body),
         )
 
 
@@ -179,7 +182,7 @@ def _lock_all(rows: Sequence[Claimed]) -> bool:
     """Whether the batch names more keys than its locks may cover one by one."""
     named = 0
     for row in rows:
-        identities, asset_ids = keys_of(row.body)
+        identities, asset_ids = row.keys
         named += len(identities) + len(asset_ids)
     return named > MAX_KEY_LOCKS
 
@@ -231,9 +234,8 @@ def _apply_together(
     identities: list[Identity | None] = []
     asset_ids: list[str | None] = []
     for row in rows:
-        named = keys_of(row.body)
-        identities += named[0]
-        asset_ids += named[1]
+        identities += row.keys[0]
+        asset_ids += row.keys[1]
     store.load(identities, asset_ids)
     store.load_current_names()
     results = []
@@ -284,7 +286,7 @@ def _apply_row(
     try:
         with session.begin_nested():
             store = AssetStore(session, exclusive=_lock_all([row]))
-            store.load(*keys_of(row.body))
+            store.load(*row.keys)
             result = _apply_event(store, row, fetcher)
             store.flush(datetime.now(UTC), last=True)
             inbox_record.record_applied(session, [result])

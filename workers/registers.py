@@ -6,12 +6,15 @@ the same set of events gives the same row in any order, any number of times
 (docs/ordering.md is the model, with the argument for each rule).
 
 `row.stamps` (jsonb):
-- one stamp per group: "identity" (public_id, resource_type, delivery_type), "content"
+- one stamp per group (where it differs from "*", the last full state's, which covers
+  the others): "identity" (public_id, resource_type, delivery_type), "content"
   (version, format, bytes, width, height, duration, etag, created_at, secure_url),
   "metadata", "display_name", "folder", and "tags" / "context" for the last full state;
 - "tag_ops" {tag: [stamp, present, position]} and "ctx_ops" {key: [stamp, present, value]}:
-  one register per tag and per context key, because Cloudinary sends tag and context
-  changes as diffs (added/removed), which only commute element by element;
+  one register per tag and per context key written *after* the last full state, because
+  Cloudinary sends tag and context changes as diffs (added/removed), which only commute
+  element by element. The row's other tags (context keys) are the last full state's: they
+  share its stamp, so they are not listed again;
 - "exists" [stamp, live, host_version]: the asset's existence; host_version is set when the
   host app deleted the row, and then only a newer *version* brings it back (a re-fetch of
   the version the host deleted must not undo the delete before its cleanup runs);
@@ -66,9 +69,7 @@ def prepare(row: AssetRow) -> None:
         # every field as of the newest event applied; a row no event ever touched (the host
         # app inserted it) is older than any event
         known = stamp(row.last_event_at or _EPOCH, row.version, LEGACY)
-        stamps = dict.fromkeys(_GROUPS, known)
-        stamps["tag_ops"] = {t: [known, True, i] for i, t in enumerate(row.tags)}
-        stamps["ctx_ops"] = {k: [known, True, v] for k, v in row.context.items()}
+        stamps = {"*": known}
         stamps["exists"] = [known, True, None] if live else _host_delete(row)
         stamps["shown"] = live
         row.stamps = stamps
@@ -95,9 +96,17 @@ def _saw(row: AssetRow, written: str) -> None:
         row.last_event_at = at
 
 
+def held(stamps: Mapping[str, Any], group: str) -> str | None:
+    """The stamp of a group: its own, else the row's default ("*", the last full state's:
+    most rows have every group written by one upload, and stamping each group separately
+    made the stamps most of the row)."""
+    own: str | None = stamps.get(group)
+    return own if own is not None else stamps.get("*")
+
+
 def _newer(row: AssetRow, group: str, written: str) -> bool:
-    held = row.stamps.get(group)
-    return held is None or written > held
+    stamp_held = held(row.stamps, group)
+    return stamp_held is None or written > stamp_held
 
 
 def write(row: AssetRow, group: str, written: str, values: Mapping[str, Any]) -> bool:
@@ -112,40 +121,12 @@ def write(row: AssetRow, group: str, written: str, values: Mapping[str, Any]) ->
 
 
 def write_identity(row: AssetRow, identity: Identity, written: str) -> bool:
-    return write(
-        row,
-        "identity",
-        written,
-        {
-            "public_id": identity.public_id,
-            "resource_type": identity.resource_type,
-            "delivery_type": identity.delivery_type,
-        },
-    )
-
-
-def write_content(
-    row: AssetRow, columns: Mapping[str, Any], url_for: Identity, written: str
-) -> bool:
-    """A full state's content; its secure_url names `url_for` (the state's identity)."""
-    values = {name: columns.get(name) for name in CONTENT}
-    values["secure_url"] = columns.get("secure_url")
-    if not write(row, "content", written, values):
+    before = [row.public_id, row.resource_type, row.delivery_type]
+    if not write(row, "identity", written, identity._asdict()):
         return False
-    row.stamps = {**row.stamps, "url_for": list(url_for)}
-    return True
-
-
-def write_tags(row: AssetRow, tags: Iterable[str], written: str) -> bool:
-    """The whole tag list as of `written`: element changes made later stay."""
-    if not _newer(row, "tags", written):
-        return False
-    ops = {t: op for t, op in row.stamps.get("tag_ops", {}).items() if op[0] > written}
-    for position, tag in enumerate(dict.fromkeys(tags)):
-        ops.setdefault(tag, [written, True, position])
-    row.stamps = {**row.stamps, "tags": written, "tag_ops": ops}
-    row.tags = _present_tags(ops)
-    _saw(row, written)
+    if "url_for" not in row.stamps and before != list(identity):
+        # secure_url names the name the row had: _settle_url moves it to the new one
+        row.stamps = {**row.stamps, "url_for": before}
     return True
 
 
@@ -154,7 +135,8 @@ def change_tags(
 ) -> bool:
     if not _newer(row, "tags", written):
         return False  # the last full state already includes this change
-    ops = dict(row.stamps.get("tag_ops", {}))
+    held = row.stamps.get("tag_ops", {})
+    ops = dict(held)
     changed = False
     for position, tag in enumerate(dict.fromkeys(added)):
         if tag not in ops or ops[tag][0] < written:
@@ -163,29 +145,19 @@ def change_tags(
         if tag not in ops or ops[tag][0] < written:
             ops[tag], changed = [written, False, 0], True
     if changed:
-        row.stamps = {**row.stamps, "tag_ops": ops}
-        row.tags = _present_tags(ops)
+        # the tags of the last full state that no element write has overridden since
+        base = [t for t in row.tags if t not in held]
+        row.stamps = _with_ops(row.stamps, "tag_ops", ops)
+        row.tags = [t for t in base if t not in ops] + _present_tags(ops)
         _saw(row, written)
     return changed
 
 
 def _present_tags(ops: Mapping[str, list[Any]]) -> list[str]:
-    # In the order they were added (Cloudinary appends added tags): by the stamp of the
-    # write that added each, then its position in that write.
+    # After the full state's, in the order they were added (Cloudinary appends added
+    # tags): by the stamp of the write that added each, then its position in that write.
     present = [(op[0], op[2], tag) for tag, op in ops.items() if op[1]]
     return [tag for _, _, tag in sorted(present)]
-
-
-def write_context(row: AssetRow, context: Mapping[str, Any], written: str) -> bool:
-    if not _newer(row, "context", written):
-        return False
-    ops = {k: op for k, op in row.stamps.get("ctx_ops", {}).items() if op[0] > written}
-    for key, value in context.items():
-        ops.setdefault(key, [written, True, value])
-    row.stamps = {**row.stamps, "context": written, "ctx_ops": ops}
-    row.context = _present_context(ops)
-    _saw(row, written)
-    return True
 
 
 def change_context(
@@ -193,7 +165,8 @@ def change_context(
 ) -> bool:
     if not _newer(row, "context", written):
         return False
-    ops = dict(row.stamps.get("ctx_ops", {}))
+    held = row.stamps.get("ctx_ops", {})
+    ops = dict(held)
     changed = False
     for key, value in updated.items():
         if key not in ops or ops[key][0] < written:
@@ -202,8 +175,10 @@ def change_context(
         if key not in ops or ops[key][0] < written:
             ops[key], changed = [written, False, None], True
     if changed:
-        row.stamps = {**row.stamps, "ctx_ops": ops}
-        row.context = _present_context(ops)
+        base = {k: v for k, v in row.context.items() if k not in held}
+        row.stamps = _with_ops(row.stamps, "ctx_ops", ops)
+        kept = {k: v for k, v in base.items() if k not in ops}
+        row.context = {**kept, **_present_context(ops)}
         _saw(row, written)
     return changed
 
@@ -212,18 +187,97 @@ def _present_context(ops: Mapping[str, list[Any]]) -> dict[str, Any]:
     return {key: op[2] for key, op in ops.items() if op[1]}
 
 
-def write_live(row: AssetRow, written: str, version: int | None) -> bool:
-    """A full state says the asset exists as of `written`."""
-    held = row.stamps.get("exists")
-    if held is not None:
-        if written <= held[0]:
-            return False
-        host_version = held[2]
-        if not held[1] and host_version is not None and (version or 0) <= host_version:
-            return False  # the very version the host app deleted: its cleanup decides
-    row.stamps = {**row.stamps, "exists": [written, True, None]}
+def _with_ops(
+    stamps: dict[str, Any], key: str, ops: dict[str, list[Any]]
+) -> dict[str, Any]:
+    """`stamps` with these element registers (none kept when there are none: most rows
+    have no element written after their last full state)."""
+    if ops:
+        return {**stamps, key: ops}
+    return {k: v for k, v in stamps.items() if k != key}
+
+
+def write_full(
+    row: AssetRow, columns: Mapping[str, Any], identity: Identity, written: str
+) -> bool:
+    """A full state of the asset as of `written` (an upload, an Admin API answer): every
+    group it is newer for, in one pass (the apply's commonest write).
+
+    Absent tags, context and metadata are empty (Cloudinary leaves an empty context out);
+    display name and folder only when present (fixed-folder accounts have neither)."""
+    stamps = row.stamps
+    new = dict(stamps)
+    written_groups: list[str] = []
+
+    def newer(group: str) -> bool:
+        stamp_held = held(stamps, group)
+        if stamp_held is None or written > stamp_held:
+            written_groups.append(group)
+            return True
+        return False
+
+    if _revives(stamps.get("exists"), written, columns.get("version")):
+        new["exists"] = [written, True, None]
+    if newer("identity"):
+        row.public_id, row.resource_type, row.delivery_type = identity
+    if newer("content"):
+        for name in CONTENT:
+            setattr(row, name, columns.get(name))
+        row.secure_url = columns.get("secure_url")
+        if "identity" in written_groups:
+            new.pop("url_for", None)  # the URL names the row's name
+        else:
+            new["url_for"] = list(identity)  # a later rename moved the row since
+        row.sync_status = "synced"  # a full state answers any earlier doubt
+    if newer("tags"):
+        ops = {t: op for t, op in stamps.get("tag_ops", {}).items() if op[0] > written}
+        new = _with_ops(new, "tag_ops", ops)
+        tags = columns.get("tags", ())
+        row.tags = [t for t in dict.fromkeys(tags) if t not in ops] + _present_tags(ops)
+    if newer("context"):
+        ops = {k: op for k, op in stamps.get("ctx_ops", {}).items() if op[0] > written}
+        new = _with_ops(new, "ctx_ops", ops)
+        context = columns.get("context", {})
+        base = {k: v for k, v in context.items() if k not in ops}
+        row.context = {**base, **_present_context(ops)}
+    if newer("metadata"):
+        row.metadata_ = columns.get("metadata_", {})
+    for group in ("display_name", "folder"):
+        if group in columns and newer(group):
+            setattr(row, group, columns[group])
+    _stamp_groups(new, written_groups, written)
+    if len(new) == len(stamps) and new == stamps:
+        return False
+    row.stamps = new
     _saw(row, written)
     return True
+
+
+def _stamp_groups(stamps: dict[str, Any], groups: list[str], written: str) -> None:
+    """Stamp `groups` with `written`: as the default when it is newer than the default
+    (groups it does not cover keep theirs), else one by one."""
+    if not groups:
+        return
+    default = stamps.get("*")
+    if default is not None and written <= default:
+        stamps.update(dict.fromkeys(groups, written))
+        return
+    for group in _GROUPS:
+        if group in groups:
+            stamps.pop(group, None)
+        elif group not in stamps and default is not None:
+            stamps[group] = default
+    stamps["*"] = written
+
+
+def _revives(held: list[Any] | None, written: str, version: int | None) -> bool:
+    if held is None:
+        return True
+    if written <= held[0]:
+        return False
+    host_version = held[2]
+    # the very version the host app deleted: its cleanup decides
+    return held[1] or host_version is None or (version or 0) > host_version
 
 
 def write_deleted(row: AssetRow, written: str) -> bool:
@@ -237,7 +291,8 @@ def write_deleted(row: AssetRow, written: str) -> bool:
 
 def is_complete(row: AssetRow) -> bool:
     """Whether a full state was ever applied (else only diffs are known of the asset)."""
-    return "content" in row.stamps and "identity" in row.stamps
+    stamps = row.stamps
+    return held(stamps, "content") is not None and held(stamps, "identity") is not None
 
 
 def settle(row: AssetRow, holds_its_name: bool, now: datetime) -> None:
