@@ -263,7 +263,10 @@ class AssetStore:
         """The asset's row: by asset_id; else the live row of a name that has no asset_id
         yet (a row from before asset_ids); else a new row for the asset (None without an
         asset_id: nothing says which asset it is)."""
-        self.load([identity], [asset_id])
+        if (identity is not None and identity not in self._identities) or (
+            asset_id and asset_id not in self._asset_ids
+        ):
+            self.load([identity], [asset_id])
         if asset_id is None:
             return None if identity is None else self.live_at(identity)
         row = self._by_asset_id.get(asset_id)
@@ -306,7 +309,7 @@ class AssetStore:
         self, identity: Identity, key: str | None, written: str, *, write: bool = True
     ) -> None:
         """The name is held by `key` (None: by nobody) as of `written`, if that is newer."""
-        if write:
+        if write and identity not in self._identities:
             self.load([identity])
         held = self._holders.get(identity)
         if held is None or written > held.stamp:
@@ -363,7 +366,8 @@ class AssetStore:
         `last`: the batch's final flush; the store is not used after it."""
         self.settle(now)
         changed = []
-        leaving = []
+        left: list[tuple[AssetRow, tuple[object, ...]]] = []  # and the name it left
+        entering: set[tuple[object, ...]] = set()
         for key, row in self._rows.items():
             stored = self._stored[key]
             if row.values() == stored:
@@ -372,9 +376,18 @@ class AssetStore:
             if row.sync_status == "synced":
                 row.synced_at = now
             changed.append(row)
-            was_live = stored[_DELETED_AT] is None
-            if was_live and (row.deleted_at is not None or stored[_NAME] != _name(row)):
-                leaving.append(replace(row, deleted_at=row.deleted_at or now))
+            was_live, name = stored[_DELETED_AT] is None, _name(row)
+            if was_live and (row.deleted_at is not None or stored[_NAME] != name):
+                left.append((row, stored[_NAME]))
+            if row.deleted_at is None and (not was_live or stored[_NAME] != name):
+                entering.add(name)
+        entering.update(_name(r) for r in self._new if r.deleted_at is None)
+        # only where another row takes the name in this same write
+        leaving = [
+            replace(row, deleted_at=row.deleted_at or now)
+            for row, name in left
+            if name in entering
+        ]
         if leaving:
             asset_row.update(self.session, leaving)
         asset_row.update(self.session, changed)

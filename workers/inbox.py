@@ -180,11 +180,12 @@ class Claimed:
 
 def _lock_all(rows: Sequence[Claimed]) -> bool:
     """Whether the batch names more keys than its locks may cover one by one."""
-    named = 0
+    named: set[Identity | str] = set()
     for row in rows:
         identities, asset_ids = row.keys
-        named += len(identities) + len(asset_ids)
-    return named > MAX_KEY_LOCKS
+        named.update(i for i in identities if i is not None)
+        named.update(a for a in asset_ids if a)
+    return len(named) > MAX_KEY_LOCKS
 
 
 class EventFailed(Exception):
