@@ -347,8 +347,11 @@ class AssetStore:
     def settle(self, now: datetime) -> None:
         """Set each row's deleted_at and sync_status from its registers and its name's
         holder, for every row whose state or name the batch may have changed."""
+        # every register write replaces a row's stamps: a changed row has other ones
         changed = [r for r in self._new if r.public_id] + [
-            row for key, row in self._rows.items() if row.values() != self._stored[key]
+            row
+            for key, row in self._rows.items()
+            if row.stamps is not self._stored[key][_STAMPS]
         ]
         self.load([identity_of(row) for row in changed])
         for row in self._all_rows():
@@ -422,6 +425,7 @@ class AssetStore:
 
 
 _DELETED_AT = asset_row.COLUMNS.index("deleted_at")
+_STAMPS = asset_row.COLUMNS.index("stamps")
 _NAME = slice(
     asset_row.COLUMNS.index("public_id"), asset_row.COLUMNS.index("delivery_type") + 1
 )

@@ -219,7 +219,10 @@ def write_full(
     if _revives(stamps.get("exists"), written, columns.get("version")):
         new["exists"] = [written, True, None]
     if newer("identity"):
+        before = [row.public_id, row.resource_type, row.delivery_type]
         row.public_id, row.resource_type, row.delivery_type = identity
+        if "url_for" not in stamps and before != list(identity):
+            new["url_for"] = before  # (the content's own URL, if newer, replaces it)
     if newer("content"):
         for name in CONTENT:
             setattr(row, name, columns.get(name))
