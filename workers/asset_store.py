@@ -35,15 +35,16 @@ from workers.events import Identity
 MAX_KEY_LOCKS = 2000
 _APPLY_LOCK = 0x6D65_6469_6173_796E  # "mediasyn": every apply holds it, shared or not
 
-_LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
 _LOCK_ALL = text("SELECT pg_advisory_xact_lock(:key)")
 # Sorted by lock hash, so two batches naming the same keys cannot take them in opposite
 # orders (a deadlock PostgreSQL would have to break).
-_LOCK = text("""
-SELECT pg_advisory_xact_lock(h)
+_KEY_LOCKS = """(SELECT count(pg_advisory_xact_lock(h))
   FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
-          FROM json_array_elements_text(CAST(:keys AS json)) AS k ORDER BY h) locks
-""")
+          FROM json_array_elements_text(CAST(:keys AS json)) AS k ORDER BY h) locks)"""
+_LOCK = text(f"SELECT {_KEY_LOCKS}")
+# The first keys of a batch with the shared apply lock, in one round trip (a batch of a
+# few rows, as a steady flow makes them, pays for every statement).
+_LOCK_FIRST = text(f"SELECT pg_advisory_xact_lock_shared(:key), {_KEY_LOCKS}")
 
 
 def _named_by_keys(table: str) -> str:
@@ -83,21 +84,20 @@ _IN_FOLDER = text(
     )
 )
 
-_CLEANUPS = text(f"""
-SELECT id, asset_id, version, created_at, status
+# The cleanup rows (this database deleted that asset) and the names' holders, in one
+# round trip: `stamp` NULL marks a cleanup row.
+_CLEANUPS_AND_HOLDERS = text(f"""
+SELECT asset_id, version, created_at, status, NULL AS public_id,
+       NULL AS resource_type, NULL AS delivery_type, NULL AS stamp
   FROM cloudinary_cleanup_queue
  WHERE {_named_by_keys("cloudinary_cleanup_queue")}
-""")  # noqa: S608 -- constants of this module
-
-_HOLDERS = text("""
-SELECT h.public_id, h.resource_type, h.delivery_type, h.asset_id, h.stamp
+UNION ALL
+SELECT h.asset_id, NULL, NULL, NULL, h.public_id, h.resource_type, h.delivery_type,
+       h.stamp
   FROM media_asset_holders h
-  JOIN json_to_recordset(CAST(:identities AS json))
-       AS k(public_id text, resource_type text, delivery_type text)
- USING (public_id, resource_type, delivery_type)
  WHERE h.public_id = ANY(ARRAY(
     SELECT json_array_elements(CAST(:identities AS json))->>'public_id'))
-""")
+""")  # noqa: S608 -- constants of this module
 
 _WRITE_HOLDERS = text("""
 INSERT INTO media_asset_holders AS h
@@ -194,17 +194,22 @@ class AssetStore:
         self._asset_ids.update(new_asset_ids)
         # .all(): one fetch for the result, not a call per row
         loaded = self._adopt(self.session.execute(_ASSETS, keys).all())
-        for cleanup in self.session.execute(_CLEANUPS, keys).all():
-            if cleanup.status != "skipped" and cleanup.asset_id:
+        named = set(new_identities)
+        for found in self.session.execute(_CLEANUPS_AND_HOLDERS, keys).all():
+            if found.stamp is not None:
+                identity = Identity(
+                    found.public_id, found.resource_type, found.delivery_type
+                )
+                # (a name of the same public_id but another type comes along: not ours)
+                if identity in named:
+                    self.claim(identity, found.asset_id, found.stamp, write=False)
+            elif found.status != "skipped" and found.asset_id:
                 # `skipped`: the row was restored before the cleanup ran, so not deleted
-                held = self._deleted_here.get(cleanup.asset_id)
-                found = registers.host_deleted(cleanup.created_at, cleanup.version)
-                if held is None or found[0] > held[0]:
-                    self._deleted_here[cleanup.asset_id] = found
+                held = self._deleted_here.get(found.asset_id)
+                deleted = registers.host_deleted(found.created_at, found.version)
+                if held is None or deleted[0] > held[0]:
+                    self._deleted_here[found.asset_id] = deleted
         if new_identities:
-            for h in self.session.execute(_HOLDERS, keys).all():
-                identity = Identity(h.public_id, h.resource_type, h.delivery_type)
-                self.claim(identity, h.asset_id, h.stamp, write=False)
             loaded += [r for i in new_identities for r in self._by_identity.get(i, ())]
         for row in loaded:
             if identity_of(row) in self._identities:
@@ -222,13 +227,15 @@ class AssetStore:
         if not self._exclusive and self._key_locks + len(keys) > MAX_KEY_LOCKS:
             # (taken after a shared one, it waits for the other applies to finish)
             self._exclusive, self._locked_apply = True, False
-        if not self._locked_apply:
+        if self._exclusive:
             self._locked_apply = True
-            lock = _LOCK_ALL if self._exclusive else _LOCK_SHARED
-            self.session.execute(lock, {"key": _APPLY_LOCK})
-        if not self._exclusive:
-            self._key_locks += len(keys)
-            self.session.execute(_LOCK, {"keys": json_codec.dumps(keys)})
+            self.session.execute(_LOCK_ALL, {"key": _APPLY_LOCK})
+            return
+        first = not self._locked_apply
+        self._locked_apply = True
+        self._key_locks += len(keys)
+        lock = _LOCK_FIRST if first else _LOCK
+        self.session.execute(lock, {"key": _APPLY_LOCK, "keys": json_codec.dumps(keys)})
 
     def _adopt(self, result: Iterable[Any]) -> list[AssetRow]:
         """Rows from the database, as the objects already held where there are any (what

@@ -21,13 +21,20 @@ import pytest
 from db.urls import libpq_url
 from workers import asset_row, asset_store, inbox, inbox_record
 
-TABLES = ("media_assets", "webhook_inbox", "cloudinary_cleanup_queue", "media_sync_log")
+TABLES = (
+    "media_assets",
+    "webhook_inbox",
+    "cloudinary_cleanup_queue",
+    "media_sync_log",
+    "media_asset_holders",
+)
 IDENTITIES = (
     '[{"public_id": "p/7", "resource_type": "image", "delivery_type": "upload"}]'
 )
 ASSET_ROWS = (
     '[{"id": 7, "public_id": "p/7", "resource_type": "image", "delivery_type": "upload",'
-    ' "tags": ["a"], "context": {}, "metadata_": {}, "sync_status": "synced"}]'
+    ' "tags": ["a"], "context": {}, "metadata_": {}, "sync_status": "synced",'
+    ' "stamps": {}}]'
 )
 STATEMENTS: dict[str, tuple[str, dict[str, Any]]] = {
     "claim": (inbox._CLAIM.text, {"limit": 500}),
@@ -35,8 +42,8 @@ STATEMENTS: dict[str, tuple[str, dict[str, Any]]] = {
         asset_store._ASSETS.text,
         {"identities": IDENTITIES, "asset_ids": '["a7"]'},
     ),
-    "load cleanups": (
-        asset_store._CLEANUPS.text,
+    "load cleanups and holders": (
+        asset_store._CLEANUPS_AND_HOLDERS.text,
         {"identities": IDENTITIES, "asset_ids": '["a7"]'},
     ),
     "statuses and audit": (
@@ -55,6 +62,10 @@ GROW = [
     "INSERT INTO cloudinary_cleanup_queue"
     " (public_id, resource_type, delivery_type, asset_id, reason, status)"
     " SELECT 'p/' || g, 'image', 'upload', 'a' || g, 'operator', 'completed'"
+    "   FROM generate_series(1, 20000) g",
+    "INSERT INTO media_asset_holders"
+    " (public_id, resource_type, delivery_type, asset_id, stamp)"
+    " SELECT 'p/' || g, 'image', 'upload', NULL, 's' || g"
     "   FROM generate_series(1, 20000) g",
 ]
 
