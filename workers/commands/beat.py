@@ -16,7 +16,8 @@ def register(subparsers: Any) -> None:
         description="Run Celery beat with the mediasync schedule (sweeps, reconciliation, "
         "retention, canary). Any number may run: a PostgreSQL advisory lock elects one "
         "leader, the others stand by and take over within seconds if it dies. Intervals: "
-        "MEDIASYNC_SWEEP_INTERVAL, MEDIASYNC_CANARY_INTERVAL, MEDIASYNC_RECONCILE_INTERVAL, "
+        "MEDIASYNC_INBOX_SWEEP_INTERVAL, MEDIASYNC_SWEEP_INTERVAL (the cleanup sweep), "
+        "MEDIASYNC_CANARY_INTERVAL, MEDIASYNC_RECONCILE_INTERVAL, "
         "MEDIASYNC_FULL_RECONCILE_INTERVAL, MEDIASYNC_RETENTION_INTERVAL (seconds).",
     )
     parser.add_argument(
