@@ -15,7 +15,7 @@ from typing import Any
 
 from workers import registers
 from workers.asset_row import AssetRow
-from workers.asset_store import AssetStore, identity_of, key_of
+from workers.asset_store import AssetStore, key_of
 from workers.events import Identity
 
 
@@ -103,6 +103,3 @@ def mark_needs_refresh(row: AssetRow | None) -> None:
     """A change we could not apply: reconcile (or the next full state) sets the row right."""
     if row is not None:
         row.sync_status = "needs_refresh"
-
-
-__all__ = ["Outcome", "deleted", "full_state", "identity_of", "name", "outcome"]

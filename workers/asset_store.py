@@ -132,9 +132,11 @@ def key_of(row: AssetRow) -> str:
 class AssetStore:
     """One transaction's locked view of the rows, names and cleanups it names."""
 
-    def __init__(self, session: Session, *, exclusive: bool = False) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self._exclusive = exclusive
+        # past MAX_KEY_LOCKS keys (a batch's first load, or as it grows) the apply lock is
+        # taken exclusively and no key is locked one by one
+        self._exclusive = False
         self._locked_apply = False
         self._key_locks = 0
         self._rows: dict[int, AssetRow] = {}  # by id: each stored row is one object

@@ -30,7 +30,7 @@ from workers import events, inbox_record
 from workers.apply import Context, apply_event, keys_of
 from workers.apply_refetch import AssetFetcher
 from workers.apply_rows import Outcome
-from workers.asset_store import MAX_KEY_LOCKS, AssetStore
+from workers.asset_store import AssetStore
 from workers.events import Identity
 from workers.inbox_record import Applied
 from workers.stamps import stamp
@@ -178,16 +178,6 @@ class Claimed:
         )
 
 
-def _lock_all(rows: Sequence[Claimed]) -> bool:
-    """Whether the batch names more keys than its locks may cover one by one."""
-    named: set[Identity | str] = set()
-    for row in rows:
-        identities, asset_ids = row.keys
-        named.update(i for i in identities if i is not None)
-        named.update(a for a in asset_ids if a)
-    return len(named) > MAX_KEY_LOCKS
-
-
 class EventFailed(Exception):
     """One event of a batch applied together raised (a Cloudinary error, an odd payload)."""
 
@@ -231,7 +221,7 @@ def _apply_together(
     fetcher: AssetFetcher | None,
     row_delay_s: float,
 ) -> list[Applied]:
-    store = AssetStore(session, exclusive=_lock_all(rows))
+    store = AssetStore(session)
     identities: list[Identity | None] = []
     asset_ids: list[str | None] = []
     for row in rows:
@@ -286,7 +276,7 @@ def _apply_row(
     started = time.perf_counter()
     try:
         with session.begin_nested():
-            store = AssetStore(session, exclusive=_lock_all([row]))
+            store = AssetStore(session)
             store.load(*row.keys)
             result = _apply_event(store, row, fetcher)
             store.flush(datetime.now(UTC), last=True)

@@ -35,6 +35,7 @@ import redis
 from cloudinary_emulator import Emulator
 from db.migrate import migrate
 from tests.cloudinary_emulator.helpers import png_bytes
+from tests.waiting import wait_until
 from workers.beat import LEADER_LOCK_KEY
 from workers.embedded import LocalPostgres, LocalRedis, free_port
 
@@ -139,7 +140,7 @@ class Stack:
 
     def wait_workers_ready(self, names: Sequence[str], timeout: float = 60) -> None:
         for name in names:
-            wait_for(
+            wait_until(
                 lambda name=name: " ready." in self.log_tail(name, 100_000),
                 timeout=timeout,
                 what=f"worker {name} to be ready\n{self.log_tail(name)}",
@@ -147,7 +148,7 @@ class Stack:
 
     def start_listener(self, name: str = "listener") -> None:
         self.spawn(name, ["listener", "--name", name], self.env())
-        wait_for(
+        wait_until(
             lambda: self.listener_seen(name) is not None,
             timeout=30,
             what=f"listener {name}'s heartbeat\n{self.log_tail(name)}",
@@ -161,7 +162,7 @@ class Stack:
             ["beat", "--name", "beat"],
             self.env(MEDIASYNC_SWEEP_INTERVAL=str(cleanup_sweep_s)),
         )
-        wait_for(
+        wait_until(
             self.beat_leads, timeout=30, what=f"beat to lead\n{self.log_tail('beat')}"
         )
 
@@ -211,7 +212,7 @@ class Stack:
             except OSError:
                 return False
 
-        wait_for(healthy, timeout=60, what="the receiver's /healthz")
+        wait_until(healthy, timeout=60, what="the receiver's /healthz")
 
     # -- servers -----------------------------------------------------------------------
 
@@ -346,17 +347,6 @@ def private_stack(
         services = Stack(root, postgres, cache, emulator, receiver_port)
         stack.callback(services.stop_processes)
         yield services
-
-
-def wait_for(probe: Any, *, timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 # -- traffic -------------------------------------------------------------------------------

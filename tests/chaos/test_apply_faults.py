@@ -23,9 +23,9 @@ from tests.chaos.services import (
     mirror_mismatches,
     private_stack,
     unaccounted,
-    wait_for,
     wait_settled,
 )
+from tests.waiting import wait_until
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def test_postgres_restarted_under_every_part_loses_nothing(server_dir: Path) -> 
         deleted_at = time.monotonic()
         traffic.join()
         flow_ended = time.monotonic()
-        cleanup_s = wait_for(
+        cleanup_s = wait_until(
             lambda: (
                 set(stack.cleanups_of(doomed).values()) == {"completed"}
                 and time.monotonic() - deleted_at
@@ -287,7 +287,7 @@ def test_cleanups_queued_while_the_listener_was_dead_are_processed(
         while_dead = stack.cleanups_of(doomed)
         stack.start_listener("listener-2")
         restarted = time.monotonic()
-        cleanup_s = wait_for(
+        cleanup_s = wait_until(
             lambda: (
                 set(stack.cleanups_of(doomed).values()) == {"completed"}
                 and time.monotonic() - restarted

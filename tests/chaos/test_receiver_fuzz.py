@@ -15,22 +15,11 @@ import pytest
 
 from db import json_codec
 from tests.chaos import receiver_fuzz as fuzz
-from tests.webhook_receiver.helpers import inbox_bodies
+from tests.webhook_receiver.helpers import as_floats, inbox_bodies
 from tests.webhook_receiver.raw_http import exchange
 from tests.webhook_receiver.servers import served
 
 SENDERS = 8
-
-
-def as_floats(value):
-    # jsonb prints an exponent that makes a whole number as an int (1.5e3 is 1500)
-    if isinstance(value, dict):
-        return {key: as_floats(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_floats(item) for item in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
 
 
 @pytest.fixture

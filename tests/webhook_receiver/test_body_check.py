@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from db import json_codec
 from db.urls import libpq_url
+from tests.webhook_receiver.helpers import as_floats
 from webhook_receiver.body_check import (
     MAX_DEPTH,
     BodyRefused,
@@ -210,13 +211,3 @@ def test_every_accepted_body_is_stored_by_jsonb_and_read_back_alike(pg, value):
     # ... and the worker reads it as the number Python reads from what was sent (an
     # exponent that makes a whole number comes back an int: `1e280` is 10**280)
     assert as_floats(json_codec.loads(stored)) == as_floats(json.loads(raw))
-
-
-def as_floats(value):
-    if isinstance(value, dict):
-        return {key: as_floats(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [as_floats(item) for item in value]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return value
