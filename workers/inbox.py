@@ -60,7 +60,7 @@ _SETTINGS = text(
     " SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off"
 )
 
-# The body as text: decoded row by row (`_decode`), so that one body Python cannot read
+# The body as text: decoded row by row (`Claimed.read`), so that one body Python cannot read
 # (jsonb keeps 1e5000 exactly; Python refuses the 5,001-digit integer it reads back) fails
 # its own row, not the claim of every batch.
 _CLAIM = text(
