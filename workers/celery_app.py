@@ -8,6 +8,7 @@ The SQLAlchemy engine is created lazily in each process, after a prefork worker 
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery
+from celery.signals import worker_init, worker_process_init
 from kombu import pools
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -117,3 +119,14 @@ def _load_settings_when_celery_configures(sender: Celery, **_: Any) -> None:
     # `celery -A workers.celery_app worker` reaches here before any task runs.
     if _settings is None:
         get_settings()
+
+
+@worker_init.connect
+@worker_process_init.connect
+def _freeze_startup_objects(**_: Any) -> None:
+    """Keep what a worker loaded at startup (modules, the app, SQLAlchemy's metadata) out of
+    the garbage collector's full passes: an apply allocates enough to run several a second,
+    each walking every object the process holds (13 % of a drain's time before this). In
+    the prefork parent it also spares the children copying those pages when a pass touches
+    them (gc.freeze's documented use)."""
+    gc.freeze()

@@ -56,6 +56,8 @@ _GROUPS = (
     "display_name",
     "folder",
 )
+# a full state writes these groups only when it has them
+_OPTIONAL_GROUPS = ("display_name", "folder")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -206,51 +208,56 @@ def write_full(
     Absent tags, context and metadata are empty (Cloudinary leaves an empty context out);
     display name and folder only when present (fixed-folder accounts have neither)."""
     stamps = row.stamps
+    default = stamps.get("*") or ""
+    # stamps are never empty: `own or default` is held(), and "" is older than any write
+    groups = [
+        group
+        for group in _GROUPS
+        if written > (stamps.get(group) or default)
+        and (group in columns or group not in _OPTIONAL_GROUPS)
+    ]
     new = dict(stamps)
-    written_groups: list[str] = []
-
-    def newer(group: str) -> bool:
-        stamp_held = held(stamps, group)
-        if stamp_held is None or written > stamp_held:
-            written_groups.append(group)
-            return True
-        return False
-
     if _revives(stamps.get("exists"), written, columns.get("version")):
         new["exists"] = [written, True, None]
-    if newer("identity"):
+    elif not groups:
+        return False
+    if "identity" in groups:
         before = [row.public_id, row.resource_type, row.delivery_type]
         row.public_id, row.resource_type, row.delivery_type = identity
         if "url_for" not in stamps and before != list(identity):
             new["url_for"] = before  # (the content's own URL, if newer, replaces it)
-    if newer("content"):
+    if "content" in groups:
         for name in CONTENT:
             setattr(row, name, columns.get(name))
         row.secure_url = columns.get("secure_url")
-        if "identity" in written_groups:
+        if "identity" in groups:
             new.pop("url_for", None)  # the URL names the row's name
         else:
             new["url_for"] = list(identity)  # a later rename moved the row since
         row.sync_status = "synced"  # a full state answers any earlier doubt
-    if newer("tags"):
-        ops = {t: op for t, op in stamps.get("tag_ops", {}).items() if op[0] > written}
-        new = _with_ops(new, "tag_ops", ops)
-        tags = columns.get("tags", ())
-        row.tags = [t for t in dict.fromkeys(tags) if t not in ops] + _present_tags(ops)
-    if newer("context"):
-        ops = {k: op for k, op in stamps.get("ctx_ops", {}).items() if op[0] > written}
-        new = _with_ops(new, "ctx_ops", ops)
+    if "tags" in groups:
+        tags = dict.fromkeys(columns.get("tags", ()))
+        if "tag_ops" in stamps:  # element writes newer than this state stay
+            ops = {t: op for t, op in stamps["tag_ops"].items() if op[0] > written}
+            new = _with_ops(new, "tag_ops", ops)
+            row.tags = [t for t in tags if t not in ops] + _present_tags(ops)
+        else:
+            row.tags = list(tags)
+    if "context" in groups:
         context = columns.get("context", {})
-        base = {k: v for k, v in context.items() if k not in ops}
-        row.context = {**base, **_present_context(ops)}
-    if newer("metadata"):
+        if "ctx_ops" in stamps:
+            ops = {k: op for k, op in stamps["ctx_ops"].items() if op[0] > written}
+            new = _with_ops(new, "ctx_ops", ops)
+            base = {k: v for k, v in context.items() if k not in ops}
+            row.context = {**base, **_present_context(ops)}
+        else:
+            row.context = dict(context)
+    if "metadata" in groups:
         row.metadata_ = columns.get("metadata_", {})
-    for group in ("display_name", "folder"):
-        if group in columns and newer(group):
+    for group in _OPTIONAL_GROUPS:
+        if group in groups:
             setattr(row, group, columns[group])
-    _stamp_groups(new, written_groups, written)
-    if len(new) == len(stamps) and new == stamps:
-        return False
+    _stamp_groups(new, groups, written)
     row.stamps = new
     _saw(row, written)
     return True
