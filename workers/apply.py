@@ -13,9 +13,8 @@ is not documented well enough to trust are re-fetched (workers/apply_refetch.py)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from workers import events, registers
 from workers.apply_refetch import AssetFetcher, refetch
@@ -28,8 +27,7 @@ from workers.events import Identity
 MAX_FOLDER_REFETCH = 100
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     store: AssetStore
     fetcher: AssetFetcher | None
     stamp: str  # the event's place in the order (workers/stamps.py)

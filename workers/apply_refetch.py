@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -134,7 +133,7 @@ def refetch(
     outcome = full_state(
         store, events.asset_id(fetched) or asset_id, fetched_identity, columns, asked
     )
-    return replace(outcome, detail=f"{why}; re-fetched ({outcome.detail or 'ok'})")
+    return outcome._replace(detail=f"{why}; re-fetched ({outcome.detail or 'ok'})")
 
 
 def _gone(

@@ -10,8 +10,7 @@ Cloudinary already made, so the delete triggers queue nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from workers import registers
 from workers.asset_row import AssetRow
@@ -19,8 +18,7 @@ from workers.asset_store import AssetStore, key_of
 from workers.events import Identity
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one event did to one asset; one media_sync_log row each."""
 
     status: str  # applied | stale | needs_refresh | recorded | ignored

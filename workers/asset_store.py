@@ -19,9 +19,9 @@ writes the changed and new rows and the changed holders.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -112,8 +112,7 @@ SELECT public_id, resource_type, delivery_type, asset_id, stamp
 """)
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):
     """Who holds a name as of `stamp`; key None: nobody (deleted, renamed away)."""
 
     stamp: str

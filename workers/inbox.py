@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from sqlalchemy import delete, func, select, text, update
@@ -149,8 +149,7 @@ def apply_batch(
     return BatchResult(len(claimed), failed, retry_in)
 
 
-@dataclass(frozen=True)
-class Claimed:
+class Claimed(NamedTuple):
     """A claimed inbox row, its body decoded."""
 
     id: int

@@ -7,8 +7,7 @@ entries, whatever the batch size.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -56,8 +55,7 @@ WITH applied AS ({_APPLIED.text.strip()})
 """)
 
 
-@dataclass(frozen=True)
-class Applied:
+class Applied(NamedTuple):
     """One inbox row's result: its new status and what it did to each asset it names."""
 
     inbox_id: int
