@@ -13,6 +13,7 @@ COPY pyproject.toml README.md ./
 COPY db ./db
 COPY workers ./workers
 COPY webhook_receiver ./webhook_receiver
+COPY mediasync ./mediasync
 COPY cloudinary_emulator ./cloudinary_emulator
 # No [embedded] extra: containers get PostgreSQL and Redis from DATABASE_URL/REDIS_URL.
 RUN /opt/mediasync/bin/pip install . \

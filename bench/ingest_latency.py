@@ -1,6 +1,6 @@
 """Ingest latency: webhook POST to row visible in media_assets, end to end, at a steady rate.
 
-The real receiver (`python -m workers.cli receiver`) and one worker (`python -m workers.cli
+The real receiver (`python -m mediasync.cli receiver`) and one worker (`python -m mediasync.cli
 worker -c 2 -Q mediasync.inbox`) run as deployed; a paced sender (a few threads, each with a
 keep-alive http.client connection) posts unique, freshly signed upload notifications on a
 fixed schedule and records when each was sent. A notification's latency is its
@@ -42,10 +42,10 @@ from bench.procstat import CpuWindow, MachineCpu, cores, cpu_seconds
 from bench.receiver import BODY, wait_healthy
 from bench.services import configured_settings, scratch_services
 from db.urls import libpq_url
+from mediasync.embedded import free_port
 from webhook_receiver.signature import sign
 from workers.celery_app import INBOX_QUEUE
 from workers.config import Settings
-from workers.embedded import free_port
 
 TARGET_P50_MS = 30.0
 TARGET_P99_MS = 100.0
@@ -142,7 +142,7 @@ def run(
         seconds=seconds,
         warmup_seconds=warmup,
         senders=senders,
-        worker=f"1 x `python -m workers.cli worker -c 2 -Q {INBOX_QUEUE}`",
+        worker=f"1 x `python -m mediasync.cli worker -c 2 -Q {INBOX_QUEUE}`",
         target_p50_ms=TARGET_P50_MS,
         target_p99_ms=TARGET_P99_MS,
     )
@@ -307,10 +307,10 @@ def services(
     settings: Settings, port: int, log_dir: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
     """The worker and the receiver, ready; stopped on exit."""
-    worker = [sys.executable, "-m", "workers.cli", "worker", "-c", "2"]
+    worker = [sys.executable, "-m", "mediasync.cli", "worker", "-c", "2"]
     worker += ["-Q", INBOX_QUEUE, "-n", "bench-ingest@%h"]
     worker += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    receiver = [sys.executable, "-m", "workers.cli", "receiver", "--port", str(port)]
+    receiver = [sys.executable, "-m", "mediasync.cli", "receiver", "--port", str(port)]
     started: list[subprocess.Popen[bytes]] = []
     try:
         for name, command in (("worker", worker), ("receiver", receiver)):

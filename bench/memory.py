@@ -1,7 +1,7 @@
 """Memory benchmark: peak resident memory of each mediasync process over two runs of the
 same workload against the same processes, and its growth from the first run to the second.
 
-The receiver (`python -m workers.cli receiver`: gunicorn as shipped), one worker
+The receiver (`python -m mediasync.cli receiver`: gunicorn as shipped), one worker
 (`worker -c 2` on every queue, as `mediasync dev` runs it), the listener and beat run as
 separate processes, with their shipped defaults; the Cloudinary emulator runs in this
 process. One run: N assets uploaded to the emulator through the SDK (setup, not sampled);
@@ -56,9 +56,9 @@ from bench.receiver import wait_healthy
 from bench.services import configured_settings, scratch_services
 from cloudinary_emulator import Emulator
 from db.urls import libpq_url
+from mediasync.demo import tiny_png
+from mediasync.embedded import free_port
 from workers.config import CloudinaryAccount, Settings
-from workers.demo import tiny_png
-from workers.embedded import free_port
 
 GROWTH_RATIO = 1.05
 GROWTH_MIB = 4.0
@@ -118,7 +118,7 @@ def processes(
     settings: Settings, port: int, log_dir: Path
 ) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     """The receiver, a worker, the listener and beat, ready; stopped on exit."""
-    cli = [sys.executable, "-m", "workers.cli"]
+    cli = [sys.executable, "-m", "mediasync.cli"]
     started: dict[str, subprocess.Popen[bytes]] = {}
     try:
         started["receiver"] = spawn(

@@ -25,8 +25,8 @@ import psycopg
 from bench.apply_throughput import CLOUDINARY_URL, seed
 from bench.services import configured_settings, scratch_services
 from db.urls import libpq_url
-from workers import inbox
 from workers.celery_app import session_scope
+from workers.inbox import batch as inbox
 
 HERE = Path(__file__).resolve().parent
 

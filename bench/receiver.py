@@ -50,6 +50,7 @@ from bench.loadgen import SECRET, load, paced
 from bench.procstat import cores
 from bench.services import scratch_services
 from db.urls import libpq_url
+from mediasync.embedded import free_port
 from webhook_receiver.server import (
     DEFAULT_THREADS,
     ReceiverServer,
@@ -57,8 +58,7 @@ from webhook_receiver.server import (
     gunicorn_options,
 )
 from workers.config import Settings
-from workers.embedded import free_port
-from workers.tasks.inbox import WAKEUP_KEY
+from workers.inbox.tasks import WAKEUP_KEY
 
 KINDS = ("bare", "ideal", "mediasync")
 TARGET_RATIO = 0.9

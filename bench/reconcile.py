@@ -30,11 +30,11 @@ from bench.procstat import OtherThreadsCpu, cores
 from bench.services import median_round, rounds_on_scratch
 from cloudinary_emulator import Emulator
 from db.session import make_engine, make_sessionmaker
-from workers import reconcile
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import CloudinaryAccount
 from workers.rate_governor import RateGovernor
-from workers.reconcile_sweep import DEFAULT_SCOPES
+from workers.reconcile import driver as reconcile
+from workers.reconcile.sweep import DEFAULT_SCOPES
 
 PAGE = 500
 TARGET_RATIO = 1.05

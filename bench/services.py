@@ -19,9 +19,9 @@ from psycopg import sql
 
 from db.migrate import migrate
 from db.urls import libpq_url, with_database
+from mediasync.embedded import LocalPostgres, LocalRedis
 from workers.celery_app import configure
 from workers.config import CloudinaryAccount, Settings
-from workers.embedded import LocalPostgres, LocalRedis
 
 
 def scratch_services(

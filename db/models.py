@@ -46,7 +46,7 @@ class MediaAsset(Base):
     sync_status: Mapped[str] = mapped_column(Text, server_default="synced")
     synced_at: Mapped[datetime | None] = mapped_column(Timestamp)
     last_event_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    # when Cloudinary last wrote each field group (docs/ordering.md, workers/stamps.py)
+    # when Cloudinary last wrote each field group (docs/ordering.md, workers/inbox/stamps.py)
     stamps: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
 
 

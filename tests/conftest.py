@@ -33,11 +33,11 @@ from cloudinary_emulator import Emulator
 from db.migrate import migrate
 from db.session import make_engine, make_sessionmaker
 from db.urls import with_database
+from mediasync.embedded import LocalPostgres, LocalRedis
 from tests.pg import admin_conn, create_database, drop_database
 from workers.celery_app import ALL_QUEUES, app, configure
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import CloudinaryAccount, Settings
-from workers.embedded import LocalPostgres, LocalRedis
 from workers.rate_governor import RateGovernor
 
 # Settings come from the environment; a developer's MEDIASYNC_* must not leak into tests.

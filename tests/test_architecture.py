@@ -12,7 +12,7 @@ import pytest
         ("db.models", ["flask", "celery", "workers", "webhook_receiver"]),
         ("db.migrate", ["flask", "celery", "workers", "webhook_receiver"]),
         ("workers.config", ["flask", "webhook_receiver"]),
-        ("workers.cli", ["flask", "webhook_receiver"]),
+        ("mediasync.cli", ["flask", "webhook_receiver"]),
         ("cloudinary_emulator", ["db", "workers", "webhook_receiver"]),
     ],
 )

@@ -8,7 +8,7 @@ import redis
 
 from db.migrate import migrate
 from db.notify import CLEANUP_CHANNEL
-from workers.embedded import LocalPostgres, LocalRedis
+from mediasync.embedded import LocalPostgres, LocalRedis
 
 
 def _alive(pid: int) -> bool:

@@ -6,10 +6,11 @@ import os
 
 from flask import Flask
 
-from webhook_receiver import health, operator_api, views
-from webhook_receiver.inbox import InboxWriter
+from webhook_receiver import health, views
+from webhook_receiver.inbox_writer import InboxWriter
 from webhook_receiver.metrics import ReceiverMetrics
-from webhook_receiver.operator_state import Operator
+from webhook_receiver.operator_api import views as operator_api
+from webhook_receiver.operator_api.state import Operator
 from webhook_receiver.state import EXTENSION, Receiver
 from webhook_receiver.sync_gauges import SyncGauges
 from webhook_receiver.wakeup import Waker

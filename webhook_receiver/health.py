@@ -8,7 +8,7 @@ import redis
 from flask import Blueprint, Response, current_app, jsonify
 from kombu.exceptions import KombuError
 
-from webhook_receiver.inbox import DatabaseUnavailable
+from webhook_receiver.inbox_writer import DatabaseUnavailable
 from webhook_receiver.state import receiver
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from flask import Flask
 
-from webhook_receiver.inbox import InboxWriter
+from webhook_receiver.inbox_writer import InboxWriter
 from webhook_receiver.metrics import ReceiverMetrics
 from webhook_receiver.wakeup import Waker
 from workers.config import Settings

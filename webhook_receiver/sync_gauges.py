@@ -1,6 +1,6 @@
 """Sync gauges read at scrape time: queue backlogs, heartbeats, reconcile, Admin API budget.
 
-One SQL round trip (workers.ops_queries.sync_snapshot, each part index-backed) and one
+One SQL round trip (workers.operations.queries.sync_snapshot, each part index-backed) and one
 Redis HGETALL per scrape. A failing source never breaks /metrics: its gauges are left out,
 the failure is logged, and `mediasync_sync_gauges_up{source=…}` says 0. The alert rules
 (deploy/alerts/mediasync-rules.yml) read six of these names; they must not change.
@@ -10,7 +10,7 @@ Choices the alerts depend on:
   `mediasync cleanup status` shows it): a delete held back by retries, an exhausted Admin
   API budget or a pause is what its alert is about; the inbox age counts from when the
   oldest pending row became due (`next_attempt_at`: a lost wake-up), as
-  workers.inbox.oldest_pending_age_s does; both 0 when there is none;
+  workers.inbox.batch.oldest_pending_age_s does; both 0 when there is none;
 - the listener age is the freshest listener's (one live listener keeps deletes flowing),
   and +Inf when no listener has ever reported or the last one stopped;
 - the canary age is +Inf until a worker has run the canary once;
@@ -32,7 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from workers.ops_queries import SyncSnapshot, sync_snapshot
+from workers.operations.queries import SyncSnapshot, sync_snapshot
 from workers.rate_governor import RateGovernor
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from webhook_receiver.body_check import BodyRefused, parse_notification
 from webhook_receiver.framing import BodyTooLarge, MalformedBody, read_body
-from webhook_receiver.inbox import BodyNotStorable, DatabaseUnavailable
+from webhook_receiver.inbox_writer import BodyNotStorable, DatabaseUnavailable
 from webhook_receiver.signature import SignatureError, verify
 from webhook_receiver.state import receiver
 

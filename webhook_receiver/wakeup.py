@@ -24,7 +24,7 @@ from kombu.exceptions import KombuError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from workers.tasks.inbox import APPLY_QUEUE, WAKEUP_KEY, WAKEUP_TTL_S, apply_inbox
+from workers.inbox.tasks import APPLY_QUEUE, WAKEUP_KEY, WAKEUP_TTL_S, apply_inbox
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,16 @@ ALL_QUEUES = (INBOX_QUEUE, CLEANUP_QUEUE, MAINTENANCE_QUEUE)
 # Longer than the slowest task and countdown, or Redis redelivers tasks still running.
 VISIBILITY_TIMEOUT_S = 3600
 
-app = Celery("mediasync")
+# Each flow's tasks, imported by a worker (and beat) as it starts: by name, so the core
+# does not import the flows.
+TASK_MODULES = (
+    "workers.inbox.tasks",
+    "workers.cleanup.tasks",
+    "workers.reconcile.tasks",
+    "workers.beat.maintenance",
+)
+
+app = Celery("mediasync", include=TASK_MODULES)
 
 _settings: Settings | None = None
 _engine: Engine | None = None

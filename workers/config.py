@@ -74,7 +74,7 @@ class Settings:
     log_level: str = "INFO"
     # `user:password` for Flower's basic auth; Flower refuses to listen beyond loopback without it.
     flower_basic_auth: str | None = field(default=None, repr=False)
-    # Beat intervals (seconds); see workers/schedule.py.
+    # Beat intervals (seconds); see workers/beat/schedule.py.
     sweep_interval_s: int = 30
     # The inbox sweep only probes an index, so it can run often: a lost wake-up then costs
     # seconds, not the cleanup sweep's 30 s.
@@ -83,14 +83,14 @@ class Settings:
     reconcile_interval_s: int = 300
     full_reconcile_interval_s: int = 86400
     retention_interval_s: int = 86400
-    # Reconciliation safety and budget (see workers/reconcile.py).
+    # Reconciliation safety and budget (see workers/reconcile/driver.py).
     reconcile_max_deletes: int = 1000
     reconcile_max_delete_share: float = 0.5
     reconcile_budget_share: float = 0.5
     reconcile_grace_s: int = 300
     reconcile_overlap_s: int = 300
     # Cleanup waits for an Admin API reset at most this far away (seconds) instead of
-    # deleting one asset per call through destroy (see workers/cleanup.py).
+    # deleting one asset per call through destroy (see workers/cleanup/drain.py).
     cleanup_max_reset_wait_s: int = 60
     # Testing aid only (MEDIASYNC_APPLY_ROW_DELAY_MS): the inbox apply sleeps this long after
     # each row, inside its transaction, so a test can kill a worker mid-batch. Leave it unset.

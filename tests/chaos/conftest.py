@@ -32,7 +32,7 @@ from tests.chaos.capture import Sink, capturing_sink
 from tests.chaos.roundtrip import RoundTrip
 from tests.chaos.stack import Stack, running_stack
 from tests.pg import create_database, drop_database
-from webhook_receiver.inbox import InboxWriter
+from webhook_receiver.inbox_writer import InboxWriter
 from workers.config import CloudinaryAccount, Settings
 
 WORKER_PROCESSES = 2

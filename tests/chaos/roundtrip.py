@@ -1,6 +1,6 @@
 """One round trip in this process: SDK operations against the emulator, their captured
 notifications stored in the inbox as the receiver stores them, the inbox drained by the
-apply (workers.inbox.drain, as a worker's task runs it), and the mirror compared with the
+apply (workers.inbox.batch.drain, as a worker's task runs it), and the mirror compared with the
 Admin API. Fast enough for a property test to do it hundreds of times."""
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from tests.chaos.compare import Comparison, cloudinary_view, compare, mirror_vie
 from tests.chaos.delivery import InboxState, inbox_state
 from tests.chaos.history import emulator_sdk_options
 from tests.chaos.stack import clear_tables
-from webhook_receiver.inbox import InboxWriter
-from workers import inbox
+from webhook_receiver.inbox_writer import InboxWriter
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import CloudinaryAccount
+from workers.inbox import batch as inbox
 
 
 @dataclass

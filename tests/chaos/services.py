@@ -4,7 +4,7 @@ A scenario stops, flushes and kills servers and processes, so everything here is
 a PostgreSQL and a Redis on free ports in a scratch directory (never the shared ones on
 5432/6379, DESIGN.md §7), the emulator in this process, and the receiver (gunicorn),
 Celery workers, the listener and beat as real subprocesses started the way operators start
-them (`python -m workers.cli …`), each in its own process group so a kill takes all of it.
+them (`python -m mediasync.cli …`), each in its own process group so a kill takes all of it.
 Nothing here configures this process's Celery app: the test process only talks to the
 servers directly (SQL, Redis commands, the SDK), so no other test inherits these brokers.
 """
@@ -34,10 +34,10 @@ import redis
 
 from cloudinary_emulator import Emulator
 from db.migrate import migrate
+from mediasync.embedded import LocalPostgres, LocalRedis, free_port
 from tests.cloudinary_emulator.helpers import png_bytes
 from tests.waiting import wait_until
-from workers.beat import LEADER_LOCK_KEY
-from workers.embedded import LocalPostgres, LocalRedis, free_port
+from workers.beat.leader import LEADER_LOCK_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "/webhooks/cloudinary"
@@ -106,7 +106,7 @@ class Stack:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "workers.cli", *args],
+                [sys.executable, "-m", "mediasync.cli", *args],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -34,9 +34,9 @@ from tests.chaos.cleanup_faults import (
 )
 from tests.waiting import wait_until
 from tests.webhook_receiver.helpers import forget_stale_broker_pools, receiver_app
-from workers import cleanup_ops
 from workers.celery_app import configure
 from workers.config import CloudinaryAccount, Settings
+from workers.operations import cleanup as cleanup_ops
 
 SIZES = sizes()
 TOKEN = "cleanup-chaos-token"
@@ -230,7 +230,7 @@ def listener_state(db: sessionmaker[Session], name: str) -> str | None:
 
 def cli_status(env: dict[str, str]) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "workers.cli", "cleanup", "status"],
+        [sys.executable, "-m", "mediasync.cli", "cleanup", "status"],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -20,10 +20,10 @@ from tests.chaos.compare import Comparison, cloudinary_view, compare, mirror_vie
 from tests.chaos.conftest import chaos_mode
 from tests.chaos.delivery import InboxState, deliver, settle, shuffled_copies
 from tests.chaos.stack import Stack
-from workers import reconcile
 from workers.cloudinary_client import CloudinaryClient
+from workers.inbox.tasks import wake
 from workers.rate_governor import RateGovernor
-from workers.tasks.inbox import wake
+from workers.reconcile import driver as reconcile
 
 PROFILE = histories.FULL if chaos_mode() == "full" else histories.QUICK
 SETTLE_TIMEOUT_S = 240 if PROFILE is histories.FULL else 60

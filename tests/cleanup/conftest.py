@@ -12,10 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloudinary_emulator import Emulator
-from workers.cleanup import CleanupPolicy
-from workers.cleanup_calls import RetryPolicy
+from workers.cleanup.calls import RetryPolicy
+from workers.cleanup.drain import CleanupPolicy
+from workers.cleanup.listener import Listener
 from workers.config import CloudinaryAccount, Settings
-from workers.listener import Listener
 
 # Retries in milliseconds instead of seconds, so fault tests finish quickly.
 FAST = CleanupPolicy(

@@ -4,7 +4,7 @@ import pytest
 import urllib3.exceptions
 from cloudinary import exceptions as sdk
 
-from workers.cleanup_calls import Failure, RetryPolicy, backoff_s, classify
+from workers.cleanup.calls import Failure, RetryPolicy, backoff_s, classify
 
 
 @pytest.mark.parametrize(

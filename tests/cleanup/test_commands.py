@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from bench.cleanup_drain import process_env
+from mediasync.cli import main
 from tests.cleanup.conftest import queue_statuses
 from tests.waiting import wait_until
-from workers.cli import main
-from workers.listener import listener_heartbeats
+from workers.cleanup.listener import listener_heartbeats
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_the_listener_command_stops_cleanly_on_sigterm(settings, sessions, tmp_p
     log = tmp_path / "listener.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "listener", "--name", "cli-test"],
+            [sys.executable, "-m", "mediasync.cli", "listener", "--name", "cli-test"],
             env={**process_env(settings), "MEDIASYNC_LOG_LEVEL": "INFO"},
             stdout=out,
             stderr=subprocess.STDOUT,

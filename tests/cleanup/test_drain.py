@@ -3,7 +3,7 @@
 from sqlalchemy import text
 
 from tests.cleanup.conftest import FAST, queue_statuses, remaining, seed
-from workers import cleanup
+from workers.cleanup import drain as cleanup
 
 
 def run_drain(sessions, cloudinary, governor, policy=FAST):

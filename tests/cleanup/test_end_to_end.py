@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from tests.cleanup.conftest import queue_statuses, remaining, seed
 from tests.waiting import wait_until
-from workers.tasks.cleanup import enqueue_drains
+from workers.cleanup.tasks import enqueue_drains
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from sqlalchemy import text
 
 from tests.cleanup.conftest import FAST, queue_statuses, remaining, seed
 from tests.waiting import wait_until
-from workers import cleanup, cleanup_ops
+from workers.cleanup import drain as cleanup
+from workers.operations import cleanup as cleanup_ops
 
 
 def delete_all(sessions):

@@ -8,9 +8,10 @@ from sqlalchemy import text
 
 from tests.cleanup.conftest import FAST, queue_statuses, remaining, seed
 from tests.waiting import wait_until
-from workers import cleanup, cleanup_queue
 from workers.celery_app import configure
-from workers.tasks import cleanup as cleanup_tasks
+from workers.cleanup import drain as cleanup
+from workers.cleanup import queue as cleanup_queue
+from workers.cleanup import tasks as cleanup_tasks
 
 
 def delete_all(sessions):

@@ -10,13 +10,13 @@ from sqlalchemy import text
 from db.migrate import migrate
 from db.session import make_engine, make_sessionmaker
 from db.urls import libpq_url
+from mediasync.embedded import LocalPostgres
 from tests.cleanup.conftest import remaining, seed
 from tests.waiting import wait_until
 from workers.celery_app import CLEANUP_QUEUE, app, configure
+from workers.cleanup.listener import listener_heartbeats
+from workers.cleanup.tasks import enqueue_drains
 from workers.config import Settings
-from workers.embedded import LocalPostgres
-from workers.listener import listener_heartbeats
-from workers.tasks.cleanup import enqueue_drains
 
 
 class Kicks:

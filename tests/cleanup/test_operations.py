@@ -3,7 +3,8 @@
 from sqlalchemy import text
 
 from tests.cleanup.conftest import queue_statuses
-from workers import cleanup_ops, cleanup_queue
+from workers.cleanup import queue as cleanup_queue
+from workers.operations import cleanup as cleanup_ops
 
 
 def queue(sessions, count, prefix="ops/"):

@@ -9,9 +9,9 @@ from sqlalchemy import text
 from bench import cleanup_drain
 from tests.cleanup.conftest import queue_statuses, remaining, seed
 from tests.waiting import wait_until
-from workers import cleanup_queue
 from workers.celery_app import configure
-from workers.tasks.cleanup import enqueue_drains
+from workers.cleanup import queue as cleanup_queue
+from workers.cleanup.tasks import enqueue_drains
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_deletes_nothing_twice(

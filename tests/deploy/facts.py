@@ -53,7 +53,7 @@ def allowed_env(subcommand: str) -> frozenset[str]:
 
 @functools.cache
 def _parser() -> argparse.ArgumentParser:
-    from workers.cli import build_parser
+    from mediasync.cli import build_parser
 
     return build_parser()
 
@@ -62,7 +62,7 @@ def subcommands() -> frozenset[str]:
     for action in _parser()._actions:
         if isinstance(action, argparse._SubParsersAction):
             return frozenset(action.choices)
-    raise AssertionError("workers.cli.build_parser() has no subcommands")
+    raise AssertionError("mediasync.cli.build_parser() has no subcommands")
 
 
 def argv_problems(argv: list[str], where: str) -> list[str]:
@@ -72,7 +72,7 @@ def argv_problems(argv: list[str], where: str) -> list[str]:
     if argv[0] not in subcommands():
         return [
             f"{where}: `{argv[0]}` is not a mediasync subcommand "
-            f"(workers.cli has: {', '.join(sorted(subcommands()))})"
+            f"(mediasync.cli has: {', '.join(sorted(subcommands()))})"
         ]
     errors = io.StringIO()
     try:

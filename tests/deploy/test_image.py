@@ -38,7 +38,7 @@ def test_build_context_holds_every_top_level_package():
 def test_pip_install_dot_ships_every_subpackage():
     # The dev venv is an editable install, which finds subpackages by itself; the image's
     # `pip install .` ships only the packages pyproject.toml declares. A package left out
-    # (e.g. workers.commands) makes `mediasync` fail with ModuleNotFoundError in the image.
+    # (e.g. mediasync.commands) makes `mediasync` fail with ModuleNotFoundError in the image.
     config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
     declared = _declared(config)
     if declared is None:  # packages.find: setuptools discovers them

@@ -1,4 +1,4 @@
-"""Each notification type applied to the mirror (workers.inbox.apply_batch on a real DB)."""
+"""Each notification type applied to the mirror (workers.inbox.batch.apply_batch on a real DB)."""
 
 from sqlalchemy import select
 
@@ -6,7 +6,7 @@ from db.models import CleanupQueueItem
 from tests.factories import make_asset
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, assets, inbox_row, live, log_for
-from workers.inbox import apply_batch
+from workers.inbox.batch import apply_batch
 
 
 def apply(session, *bodies):

@@ -12,8 +12,8 @@ from sqlalchemy import event, select
 from db.models import MediaAsset
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, inbox_row, live
-from workers import inbox
-from workers.inbox import apply_batch
+from workers.inbox import batch as inbox
+from workers.inbox.batch import apply_batch
 
 FALLBACK = "applying row by row"
 
@@ -80,7 +80,7 @@ def test_a_batch_of_mixed_events_costs_a_handful_of_statements(
 ):
     ids = [add_notification(db_session, body) for body in mixed_events("b")]
     statements.clear()
-    with caplog.at_level(logging.INFO, logger="workers.inbox"):
+    with caplog.at_level(logging.INFO, logger="workers.inbox.batch"):
         result = apply_batch(db_session, fetcher=None)
     assert (result.claimed, result.failed) == (len(ids), 0)
     assert FALLBACK not in caplog.text
@@ -114,7 +114,7 @@ def test_an_event_that_fails_sends_only_its_batch_row_by_row(
 ):
     good = add_notification(db_session, p.upload("rb/good", 1))
     bad = add_notification(db_session, p.upload("f/poison", 1))
-    with caplog.at_level(logging.INFO, logger="workers.inbox"):
+    with caplog.at_level(logging.INFO, logger="workers.inbox.batch"):
         result = apply_batch(db_session, fetcher=None)
     assert FALLBACK in caplog.text
     assert (result.claimed, result.failed) == (2, 1)

@@ -22,8 +22,8 @@ from tests.webhook_receiver.helpers import WEBHOOK, receiver_app
 from webhook_receiver.signature import sign
 from workers.celery_app import session_scope
 from workers.config import CloudinaryAccount, Settings
+from workers.inbox.tasks import wake
 from workers.rate_governor import RateGovernor
-from workers.tasks.inbox import wake
 
 
 @pytest.fixture

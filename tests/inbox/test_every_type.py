@@ -6,8 +6,8 @@ from sqlalchemy import select
 from db.models import MediaAsset, WebhookInbox
 from tests.inbox import payloads as p
 from tests.webhook_receiver.helpers import WEBHOOK, signed
-from workers import inbox
 from workers.celery_app import session_scope
+from workers.inbox import batch as inbox
 
 PIC = "t/pic"
 

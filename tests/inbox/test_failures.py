@@ -7,8 +7,8 @@ from sqlalchemy import select, text
 from db.models import WebhookInbox
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, inbox_row, live, log_for
-from workers import inbox
-from workers.inbox import MAX_ATTEMPTS, apply_batch
+from workers.inbox import batch as inbox
+from workers.inbox.batch import MAX_ATTEMPTS, apply_batch
 
 
 def make_due(session, inbox_id):

@@ -6,7 +6,7 @@ from db.models import CleanupQueueItem
 from tests.factories import make_asset
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, assets, live, log_for
-from workers.inbox import apply_batch
+from workers.inbox.batch import apply_batch
 
 
 def apply(session, *bodies):

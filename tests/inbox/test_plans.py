@@ -19,7 +19,9 @@ import psycopg
 import pytest
 
 from db.urls import libpq_url
-from workers import asset_row, asset_store, inbox, inbox_record
+from workers.inbox import asset_row, asset_store
+from workers.inbox import batch as inbox
+from workers.inbox import records as inbox_record
 
 TABLES = (
     "media_assets",

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from db.session import make_engine, make_sessionmaker
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, inbox_row, live, log_for
-from workers import asset_store
-from workers.inbox import apply_batch, drain
+from workers.inbox import asset_store
+from workers.inbox.batch import apply_batch, drain
 
 
 def add_raw(session, raw: str, notification_type: str = "upload") -> int:

@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from db.models import MediaAsset, SyncLogEntry, WebhookInbox
+from mediasync.embedded import free_port
 from tests.inbox import payloads as p
 from tests.waiting import wait_until
 from tests.webhook_receiver.helpers import WEBHOOK, signed
 from workers.celery_app import INBOX_QUEUE, session_scope
-from workers.embedded import free_port
-from workers.tasks.inbox import sweep_inbox
+from workers.inbox.tasks import sweep_inbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = 30
@@ -31,7 +31,7 @@ def start_worker(settings, log: Path, *, row_delay_ms: int | None = None):
     }
     if row_delay_ms:
         env["MEDIASYNC_APPLY_ROW_DELAY_MS"] = str(row_delay_ms)
-    command = [sys.executable, "-m", "workers.cli", "worker", "-c", "1"]
+    command = [sys.executable, "-m", "mediasync.cli", "worker", "-c", "1"]
     command += ["--pool", "prefork", "-Q", INBOX_QUEUE, "--without-heartbeat"]
     with open(log, "ab") as out:
         # its own session, so the whole process group (parent and pool child) can be killed

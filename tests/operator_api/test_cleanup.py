@@ -4,8 +4,9 @@ import pytest
 import redis
 
 from tests.operator_api.conftest import insert_assets, run_sql
-from workers import cleanup, cleanup_ops
+from workers.cleanup import drain as cleanup
 from workers.cloudinary_client import CloudinaryClient
+from workers.operations import cleanup as cleanup_ops
 from workers.rate_governor import RateGovernor
 
 

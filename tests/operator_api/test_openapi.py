@@ -2,7 +2,7 @@
 
 import re
 
-from webhook_receiver.operator_openapi import document
+from webhook_receiver.operator_api.openapi import document
 
 IMPLICIT = {"HEAD", "OPTIONS"}
 

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloudinary_emulator import Emulator
 from db.models import MediaAsset
-from workers import reconcile
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import CloudinaryAccount, Settings
 from workers.rate_governor import RateGovernor
+from workers.reconcile import driver as reconcile
 
 # Rows the tests build "an hour ago", well outside the grace window.
 AN_HOUR_AGO = timedelta(hours=1)

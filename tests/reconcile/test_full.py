@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from tests.reconcile.conftest import make_drift, mirror_differences, scalar
-from workers import cleanup
+from workers.cleanup import drain as cleanup
 
 
 def test_one_full_run_converges_every_kind_of_drift_within_the_list_call_floor(

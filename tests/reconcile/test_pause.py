@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from tests.reconcile.conftest import make_drift, mirror_differences, scalar
 from tests.waiting import wait_until
-from workers import reconcile_runs
-from workers.tasks import reconcile as tasks
+from workers.reconcile import runs as reconcile_runs
+from workers.reconcile import tasks
 
 
 def run_row(sessions, run_id: int) -> dict:

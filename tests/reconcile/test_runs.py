@@ -8,10 +8,11 @@ from sqlalchemy import text
 
 from tests.reconcile.conftest import make_drift, scalar
 from tests.waiting import wait_until
-from workers import reconcile, reconcile_runs
 from workers.celery_app import configure
-from workers.reconcile_rows import mirror_rows
-from workers.tasks import reconcile as tasks
+from workers.reconcile import driver as reconcile
+from workers.reconcile import runs as reconcile_runs
+from workers.reconcile import tasks
+from workers.reconcile.rows import mirror_rows
 
 
 def test_run_status_and_recent_runs_are_json_ready_and_newest_first(
@@ -78,7 +79,7 @@ def test_the_full_task_reports_already_running_instead_of_starting_a_second_run(
     import psycopg
 
     from db.urls import libpq_url
-    from workers.reconcile_runs import _LOCK_CLASS
+    from workers.reconcile.runs import _LOCK_CLASS
 
     run_id = reconciler.start("full")
     configure(settings)

@@ -251,7 +251,7 @@ def test_state_a_webhook_applied_after_the_page_was_fetched_is_not_overwritten(
 def test_only_one_full_run_at_a_time(cloud, sessions, reconciler):
     first = reconciler.start("full")
     with sessions.begin() as session:
-        from workers import reconcile
+        from workers.reconcile import driver as reconcile
 
         again, created = reconcile.start(session, "full", reconciler.limits)
         dry, dry_created = reconcile.start(
@@ -269,7 +269,7 @@ def test_a_run_held_by_another_process_answers_already_running(
     import psycopg
 
     from db.urls import libpq_url
-    from workers.reconcile_runs import _LOCK_CLASS
+    from workers.reconcile.runs import _LOCK_CLASS
 
     run_id = reconciler.start("full")
     with psycopg.connect(libpq_url(committed_db), autocommit=True) as other:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
+from mediasync.embedded import free_port
 from tests.pg import create_database, drop_database
 from tests.waiting import wait_until
 from tests.webhook_receiver.helpers import SECRET, receiver_app, with_account
 from workers.config import Settings
-from workers.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +45,7 @@ def gunicorn_receiver(
         "MEDIASYNC_LOG_LEVEL": "DEBUG",
         **extra_env,
     }
-    command = [sys.executable, "-m", "workers.cli", "receiver", "--port", str(port)]
+    command = [sys.executable, "-m", "mediasync.cli", "receiver", "--port", str(port)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [*command, "--workers", str(workers), "--threads", str(threads)],

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from db.models import WebhookInbox
 from tests.webhook_receiver.helpers import WEBHOOK, signed
-from workers import inbox
 from workers.celery_app import session_scope
+from workers.inbox import batch as inbox
 
 
 def odd_bodies(rng: random.Random) -> list[bytes]:

@@ -4,9 +4,9 @@ import dataclasses
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from mediasync.embedded import free_port
 from tests.inbox import payloads as p
 from tests.webhook_receiver.helpers import WEBHOOK, receiver_app, signed
-from workers.embedded import free_port
 
 
 def samples(client):

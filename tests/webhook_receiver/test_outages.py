@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from db.migrate import migrate
 from db.models import MediaAsset, WebhookInbox
+from mediasync.embedded import LocalPostgres, LocalRedis, free_port
 from tests.inbox import payloads as p
 from tests.waiting import wait_until
 from tests.webhook_receiver.helpers import (
@@ -20,8 +21,7 @@ from tests.webhook_receiver.helpers import (
 )
 from tests.webhook_receiver.test_health import samples
 from workers.celery_app import ALL_QUEUES, app, session_scope
-from workers.embedded import LocalPostgres, LocalRedis, free_port
-from workers.tasks.inbox import sweep_inbox
+from workers.inbox.tasks import sweep_inbox
 
 ENQUEUE_FAILURES = ("mediasync_receiver_enqueue_failures_total", ())
 

@@ -13,9 +13,9 @@ from db.models import MediaAsset, SyncLogEntry, WebhookInbox
 from tests.inbox import payloads as p
 from tests.waiting import wait_until
 from tests.webhook_receiver.helpers import SECRET, WEBHOOK, encode, signed
-from workers import inbox
 from workers.celery_app import INBOX_QUEUE, session_scope
-from workers.tasks.inbox import WAKEUP_KEY
+from workers.inbox import batch as inbox
+from workers.inbox.tasks import WAKEUP_KEY
 
 
 def inbox_rows():

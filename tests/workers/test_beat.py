@@ -13,9 +13,9 @@ import redis
 
 from db.urls import libpq_url
 from tests.waiting import wait_until
+from workers.beat.schedule import beat_schedule
 from workers.celery_app import MAINTENANCE_QUEUE
 from workers.config import CloudinaryAccount, Settings
-from workers.schedule import beat_schedule
 
 INTERVAL_S = 2
 
@@ -42,7 +42,7 @@ def start_beat(committed_db: str, redis_url: str) -> Iterator:
 
     def start(name: str) -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "workers.cli", "beat", "--name", name],
+            [sys.executable, "-m", "mediasync.cli", "beat", "--name", name],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -1,8 +1,8 @@
 from sqlalchemy import text
 
 from tests.waiting import wait_until
+from workers.beat import maintenance
 from workers.celery_app import app, configure, get_settings, session_scope
-from workers.tasks import maintenance
 
 
 def test_a_real_worker_runs_a_task_through_redis(celery_worker):

@@ -6,9 +6,9 @@ from base64 import b64encode
 
 import pytest
 
+from mediasync.commands.flower import flower_argv
+from mediasync.embedded import free_port
 from tests.waiting import wait_until
-from workers.commands.flower import flower_argv
-from workers.embedded import free_port
 
 
 def test_flower_refuses_a_public_address_without_credentials():
@@ -46,7 +46,7 @@ def test_flower_serves_the_dashboard_only_with_basic_auth(committed_db, redis_ur
         "FLOWER_BASIC_AUTH": "ops:s3cret",
     }
     flower = subprocess.Popen(
-        [sys.executable, "-m", "workers.cli", "flower", "--port", str(port)],
+        [sys.executable, "-m", "mediasync.cli", "flower", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

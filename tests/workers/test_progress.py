@@ -1,8 +1,8 @@
 import io
 import time
 
-from workers import progress as progress_module
-from workers.progress import progress
+from mediasync import progress as progress_module
+from mediasync.progress import progress
 
 
 class Terminal(io.StringIO):

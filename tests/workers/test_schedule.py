@@ -1,9 +1,10 @@
 from datetime import timedelta
 
-import workers.tasks  # noqa: F401 -- registers every task
+from workers.beat.schedule import beat_schedule
 from workers.celery_app import app
 from workers.config import Settings
-from workers.schedule import beat_schedule
+
+app.loader.import_default_modules()  # registers every flow's tasks
 
 ENV = {
     "DATABASE_URL": "postgresql://x/y",
@@ -47,9 +48,9 @@ def test_defaults_follow_the_design():
 def test_a_lost_inbox_wake_up_and_a_dead_drain_are_made_up_for_within_15_s():
     """Overdue threshold plus sweep interval bounds a lost inbox wake-up; the lease plus
     the reclaim interval bounds a dead cleanup drain (both well inside 15 s)."""
-    from workers import cleanup_queue
-    from workers.schedule import CLEANUP_RECLAIM_INTERVAL_S
-    from workers.tasks.inbox import SWEEP_OVERDUE_S
+    from workers.beat.schedule import CLEANUP_RECLAIM_INTERVAL_S
+    from workers.cleanup import queue as cleanup_queue
+    from workers.inbox.tasks import SWEEP_OVERDUE_S
 
     schedule = beat_schedule(Settings.from_env(ENV))
     inbox_every = schedule["inbox-sweep"]["schedule"].total_seconds()

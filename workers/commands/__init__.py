@@ -1,1 +1,0 @@
-"""One module per `mediasync` subcommand: each has register(subparsers) and a handler."""

@@ -1,0 +1,164 @@
+"""Operator-facing cleanup functions: status, retry-failed, pause/resume, sweep, purge.
+
+The CLI (`mediasync cleanup …`), the beat tasks and the operator HTTP API all call these.
+Each takes a Session and never commits; enqueueing the follow-up drain is the caller's job,
+after its commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from workers.cleanup import queue as cleanup_queue
+from workers.cleanup.listener import ListenerHeartbeat, listener_heartbeats
+
+CLEANUP_FLOW = "cleanup"
+STATUSES = ("pending", "processing", "completed", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class CleanupStatus:
+    counts: dict[str, int]
+    due: int
+    oldest_pending_age_s: float | None
+    stale_leases: int
+    paused: bool
+    paused_at: datetime | None
+    paused_by: str | None
+    pause_reason: str | None
+    listeners: list[ListenerHeartbeat] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["paused_at"] = self.paused_at.isoformat() if self.paused_at else None
+        values["listeners"] = [beat.as_dict() for beat in self.listeners]
+        return values
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reclaimed: int
+    dead_lettered: int
+    due: int
+    paused: bool
+
+
+def status(session: Session) -> CleanupStatus:
+    counts = dict.fromkeys(STATUSES, 0)
+    for name, count in session.execute(
+        text("SELECT status, count(*) FROM cloudinary_cleanup_queue GROUP BY status")
+    ):
+        counts[name] = int(count)
+    oldest = session.execute(
+        text(
+            "SELECT extract(epoch FROM now() - min(created_at))"
+            " FROM cloudinary_cleanup_queue WHERE status = 'pending'"
+        )
+    ).scalar_one()
+    stale = session.execute(
+        text(
+            "SELECT count(*) FROM cloudinary_cleanup_queue WHERE status = 'processing'"
+            " AND locked_at < now() - make_interval(secs => :lease_s)"
+        ),
+        {"lease_s": cleanup_queue.LEASE_S},
+    ).scalar_one()
+    pause_row = session.execute(
+        text(
+            "SELECT paused_at, paused_by, reason FROM mediasync_pauses WHERE flow = :flow"
+        ),
+        {"flow": CLEANUP_FLOW},
+    ).one_or_none()
+    return CleanupStatus(
+        counts=counts,
+        due=cleanup_queue.due_count(session),
+        oldest_pending_age_s=float(oldest) if oldest is not None else None,
+        stale_leases=int(stale),
+        paused=pause_row is not None,
+        paused_at=pause_row[0] if pause_row else None,
+        paused_by=pause_row[1] if pause_row else None,
+        pause_reason=pause_row[2] if pause_row else None,
+        listeners=listener_heartbeats(session),
+    )
+
+
+def retry_failed(session: Session, ids: Sequence[int] | None = None) -> list[int]:
+    """Put failed rows (all of them, or those of `ids`) back to pending with fresh attempts."""
+    rows = session.execute(
+        text(
+            "UPDATE cloudinary_cleanup_queue SET status = 'pending', attempts = 0,"
+            " next_attempt_at = now(), locked_at = NULL, locked_by = NULL,"
+            " updated_at = now()"
+            " WHERE status = 'failed' AND (CAST(:every AS boolean) OR id = ANY(:ids))"
+            " RETURNING id, public_id, asset_id, last_error"
+        ),
+        {"every": not ids, "ids": list(ids or [])},
+    ).all()
+    if rows:
+        session.execute(
+            text(
+                "INSERT INTO media_sync_log (operation, status, public_id, asset_id,"
+                " source, details) SELECT 'cleanup', 'requeued', u.public_id, u.asset_id,"
+                " 'operator', jsonb_build_object('queue_id', u.id, 'last_error', u.error)"
+                " FROM unnest(CAST(:ids AS bigint[]), CAST(:pids AS text[]),"
+                " CAST(:aids AS text[]), CAST(:errors AS text[]))"
+                " AS u(id, public_id, asset_id, error)"
+            ),
+            {
+                "ids": [r[0] for r in rows],
+                "pids": [r[1] for r in rows],
+                "aids": [r[2] for r in rows],
+                "errors": [r[3] for r in rows],
+            },
+        )
+    return sorted(int(r[0]) for r in rows)
+
+
+def is_paused(session: Session, flow: str = CLEANUP_FLOW) -> bool:
+    found = session.execute(
+        text("SELECT 1 FROM mediasync_pauses WHERE flow = :flow"), {"flow": flow}
+    ).first()
+    return found is not None
+
+
+def pause(
+    session: Session,
+    *,
+    by: str | None = None,
+    reason: str | None = None,
+    flow: str = CLEANUP_FLOW,
+) -> bool:
+    """Stop Cloudinary deletes (rows stay pending); False if it was already paused."""
+    created = session.execute(
+        text(
+            "INSERT INTO mediasync_pauses (flow, paused_by, reason)"
+            " VALUES (:flow, :by, :reason) ON CONFLICT (flow) DO NOTHING RETURNING flow"
+        ),
+        {"flow": flow, "by": by, "reason": reason},
+    ).first()
+    return created is not None
+
+
+def resume(session: Session, flow: str = CLEANUP_FLOW) -> bool:
+    """Lift the pause; False if it was not paused. The caller then enqueues a drain."""
+    removed = session.execute(
+        text("DELETE FROM mediasync_pauses WHERE flow = :flow RETURNING flow"),
+        {"flow": flow},
+    ).first()
+    return removed is not None
+
+
+def sweep(session: Session, lease_s: float = cleanup_queue.LEASE_S) -> SweepResult:
+    """Reclaim dead workers' leases and count what is due; the caller enqueues drains."""
+    reclaimed = cleanup_queue.reclaim_stale(session, lease_s)
+    return SweepResult(
+        reclaimed=reclaimed["pending"],
+        dead_lettered=reclaimed["failed"],
+        due=cleanup_queue.due_count(session),
+        paused=is_paused(session),
+    )
