@@ -134,7 +134,7 @@ class Processes:
     def _spawn(self, args: list[str], name: str) -> subprocess.Popen[bytes]:
         with open(self.log_dir / f"{name}.log", "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "mediasync.cli", *args],
+                [sys.executable, "-m", "mediasync", *args],
                 cwd=REPO,
                 env=self.env,
                 stdout=log,

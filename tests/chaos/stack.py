@@ -113,7 +113,7 @@ def _spawn_worker(stack: Stack, cloudinary_url: str, n: int, log_dir: Path) -> N
                 [
                     sys.executable,
                     "-m",
-                    "mediasync.cli",
+                    "mediasync",
                     "worker",
                     "--pool",
                     "solo",

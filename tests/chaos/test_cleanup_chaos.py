@@ -230,7 +230,7 @@ def listener_state(db: sessionmaker[Session], name: str) -> str | None:
 
 def cli_status(env: dict[str, str]) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "mediasync.cli", "cleanup", "status"],
+        [sys.executable, "-m", "mediasync", "cleanup", "status"],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -89,7 +89,7 @@ def test_the_listener_command_stops_cleanly_on_sigterm(settings, sessions, tmp_p
     log = tmp_path / "listener.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mediasync.cli", "listener", "--name", "cli-test"],
+            [sys.executable, "-m", "mediasync", "listener", "--name", "cli-test"],
             env={**process_env(settings), "MEDIASYNC_LOG_LEVEL": "INFO"},
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -48,7 +48,7 @@ def test_three_concurrent_migrate_processes_apply_each_migration_once(pg_server_
         env = {"DATABASE_URL": url, "PATH": "/usr/bin:/bin"}
         processes = [
             subprocess.Popen(
-                [sys.executable, "-m", "mediasync.cli", "migrate"],
+                [sys.executable, "-m", "mediasync", "migrate"],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -45,7 +45,7 @@ def gunicorn_receiver(
         "MEDIASYNC_LOG_LEVEL": "DEBUG",
         **extra_env,
     }
-    command = [sys.executable, "-m", "mediasync.cli", "receiver", "--port", str(port)]
+    command = [sys.executable, "-m", "mediasync", "receiver", "--port", str(port)]
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [*command, "--workers", str(workers), "--threads", str(threads)],

@@ -84,7 +84,7 @@ def test_with_a_multiprocess_directory_metrics_add_up_every_worker(settings, tmp
 
 def test_receiver_help_lists_its_options():
     result = subprocess.run(
-        [sys.executable, "-m", "mediasync.cli", "receiver", "--help"],
+        [sys.executable, "-m", "mediasync", "receiver", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

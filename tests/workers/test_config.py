@@ -68,7 +68,7 @@ def test_a_bad_variable_is_named_in_the_error(env, named):
 
 def test_the_cli_stops_with_one_line_naming_the_variable():
     result = subprocess.run(
-        [sys.executable, "-m", "mediasync.cli", "migrate"],
+        [sys.executable, "-m", "mediasync", "migrate"],
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
@@ -82,7 +82,7 @@ def test_the_cli_stops_with_one_line_naming_the_variable():
 
 def test_the_cli_answers_usage_errors_with_exit_2():
     result = subprocess.run(
-        [sys.executable, "-m", "mediasync.cli", "no-such-command"],
+        [sys.executable, "-m", "mediasync", "no-such-command"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -29,7 +29,7 @@ def test_a_worker_logs_one_json_object_per_line(committed_db, redis_url):
         "MEDIASYNC_LOG_FORMAT": "json",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "mediasync.cli", "worker", "--pool", "solo"],
+        [sys.executable, "-m", "mediasync", "worker", "--pool", "solo"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

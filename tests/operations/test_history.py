@@ -60,7 +60,7 @@ def test_history_tells_the_asset_story_in_time_order(committed_db):
 def test_explain_prints_the_story_and_fails_for_unknown_assets(committed_db):
     _record_story(committed_db)
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": committed_db}
-    cli = [sys.executable, "-m", "mediasync.cli", "explain"]
+    cli = [sys.executable, "-m", "mediasync", "explain"]
     shown = subprocess.run(
         [*cli, "shop/a", "--json"], env=env, capture_output=True, text=True, timeout=60
     )

@@ -15,7 +15,7 @@ import pytest
 
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def fresh_machine_env() -> dict[str, str]:
@@ -29,7 +29,7 @@ def fresh_machine_env() -> dict[str, str]:
 
 def run_demo(state_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mediasync.cli", "demo", "--state-dir", str(state_dir)],
+        [sys.executable, "-m", "mediasync", "demo", "--state-dir", str(state_dir)],
         cwd=ROOT,
         env=fresh_machine_env(),
         capture_output=True,
@@ -81,7 +81,7 @@ def test_demo_runs_on_embedded_defaults_and_a_second_run_reuses_the_data(server_
 @pytest.mark.timeout(300)
 def test_ctrl_c_on_dev_stops_every_process_it_started(server_dir):
     dev = subprocess.Popen(
-        [sys.executable, "-m", "mediasync.cli", "dev", "--state-dir", str(server_dir)],
+        [sys.executable, "-m", "mediasync", "dev", "--state-dir", str(server_dir)],
         cwd=ROOT,
         env=fresh_machine_env(),
         stdout=subprocess.PIPE,

@@ -42,7 +42,7 @@ def start_beat(committed_db: str, redis_url: str) -> Iterator:
 
     def start(name: str) -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mediasync.cli", "beat", "--name", name],
+            [sys.executable, "-m", "mediasync", "beat", "--name", name],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

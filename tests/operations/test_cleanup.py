@@ -1,4 +1,5 @@
-"""Operator functions: status, retry-failed, pause/resume, sweep (lease reclaim), purge."""
+"""workers/operations/cleanup.py, the operator's cleanup actions: status, retry-failed,
+pause/resume, sweep (lease reclaim); and the queue calls they stand on (reclaim, purge)."""
 
 from sqlalchemy import text
 

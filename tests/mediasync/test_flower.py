@@ -46,7 +46,7 @@ def test_flower_serves_the_dashboard_only_with_basic_auth(committed_db, redis_ur
         "FLOWER_BASIC_AUTH": "ops:s3cret",
     }
     flower = subprocess.Popen(
-        [sys.executable, "-m", "mediasync.cli", "flower", "--port", str(port)],
+        [sys.executable, "-m", "mediasync", "flower", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
