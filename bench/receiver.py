@@ -58,7 +58,7 @@ from webhook_receiver.server import (
     gunicorn_options,
 )
 from workers.config import Settings
-from workers.inbox.tasks import WAKEUP_KEY
+from workers.inbox.wakeup import WAKEUP_KEY
 
 KINDS = ("bare", "ideal", "mediasync")
 TARGET_RATIO = 0.9

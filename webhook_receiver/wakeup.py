@@ -7,8 +7,8 @@ committed before the round starts is covered by it). Redis never slows a request
 broker outage costs no request any time; the thread retries with backoff, and the beat
 sweep finds whatever a dead process never sent.
 
-Across processes, a short-lived Redis key says "a drain is queued and has not started";
-while it exists no process queues another (the task deletes it before it claims rows).
+Across processes, the wake-up protocol (workers/inbox/wakeup.py) keeps one queued drain at
+a time: while one is queued and has not started, no process queues another.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from kombu.exceptions import KombuError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from workers.inbox.tasks import APPLY_QUEUE, WAKEUP_KEY, WAKEUP_TTL_S, apply_inbox
+from workers.inbox import wakeup
+from workers.inbox.tasks import APPLY_QUEUE, apply_inbox
 
 logger = logging.getLogger(__name__)
 
 BROKER_TIMEOUT_S = 1.0
 COALESCE_S = 0.005
 RETRY_PAUSES_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
-_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Waker:
@@ -39,7 +39,7 @@ class Waker:
         self, broker_url: str, on_failure: Callable[[], None] = lambda: None
     ) -> None:
         self._redis: redis.Redis | None = None
-        if broker_url.startswith(_REDIS_SCHEMES):
+        if wakeup.has_slot(broker_url):
             self._redis = redis.Redis.from_url(
                 broker_url,
                 socket_connect_timeout=BROKER_TIMEOUT_S,
@@ -125,9 +125,7 @@ class Waker:
         claimed = False
         try:
             if self._redis is not None:
-                claimed = bool(
-                    self._redis.set(WAKEUP_KEY, inbox_id, nx=True, ex=WAKEUP_TTL_S)
-                )
+                claimed = wakeup.take_slot(self._redis, inbox_id)
                 if not claimed:
                     return True  # a queued drain has not started: it will see the rows
             apply_inbox.apply_async(
@@ -170,6 +168,6 @@ class Waker:
     def _release_claim(self) -> None:
         if self._redis is None:
             return
-        # if this fails too, the key expires by itself within WAKEUP_TTL_S
+        # if this fails too, the key expires by itself within wakeup.WAKEUP_TTL_S
         with contextlib.suppress(redis.RedisError):
-            self._redis.delete(WAKEUP_KEY)
+            wakeup.release_slot(self._redis)

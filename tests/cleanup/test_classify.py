@@ -4,7 +4,8 @@ import pytest
 import urllib3.exceptions
 from cloudinary import exceptions as sdk
 
-from workers.cleanup.calls import Failure, RetryPolicy, backoff_s, classify
+from workers.cleanup.calls import RetryPolicy, backoff_s
+from workers.cloudinary_errors import Failure, classify
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from tests.waiting import wait_until
 from tests.webhook_receiver.helpers import SECRET, WEBHOOK, encode, signed
 from workers.celery_app import INBOX_QUEUE, session_scope
 from workers.inbox import batch as inbox
-from workers.inbox.tasks import WAKEUP_KEY
+from workers.inbox.wakeup import WAKEUP_KEY
 
 
 def inbox_rows():

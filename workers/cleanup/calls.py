@@ -9,10 +9,8 @@ once; an operator fixes the cause and runs retry-failed).
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,32 +18,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import urllib3.exceptions
-from cloudinary.exceptions import (
-    AlreadyExists,
-    AuthorizationRequired,
-    BadRequest,
-    GeneralError,
-    NotAllowed,
-    NotFound,
-    RateLimited,
-)
+from cloudinary.exceptions import GeneralError
 
 from workers.cleanup.queue import ClaimedRow, Outcome
 from workers.cloudinary_client import CloudinaryClient, RateLimit
+from workers.cloudinary_errors import Failure, classify
 
 logger = logging.getLogger(__name__)
 
 _jitter = random.SystemRandom()
-# Admin errors outside the SDK's status map arrive as a plain Exception("Error 502 - ...").
-_STATUS_PREFIX = re.compile(r"^Error (\d{3}) - ")
-_PERMANENT = (BadRequest, NotAllowed, AuthorizationRequired, AlreadyExists, NotFound)
-
-
-class Failure(enum.Enum):
-    RATE_LIMITED = "rate_limited"
-    TRANSIENT = "transient"
-    PERMANENT = "permanent"
 
 
 @dataclass(frozen=True)
@@ -59,22 +40,6 @@ class RetryPolicy:
     # When a 420 carries no readable reset header.
     rate_limit_fallback_s: float = 60.0
     destroy_parallelism: int = 5
-
-
-def classify(exc: BaseException) -> Failure:
-    if isinstance(exc, RateLimited):
-        return Failure.RATE_LIMITED
-    if isinstance(exc, _PERMANENT):
-        return Failure.PERMANENT
-    if isinstance(exc, GeneralError | urllib3.exceptions.HTTPError | OSError):
-        return Failure.TRANSIENT
-    match = _STATUS_PREFIX.match(str(exc))
-    if match and 400 <= int(match.group(1)) < 500:
-        return Failure.PERMANENT
-    # Unknown statuses, Upload API transport errors (cloudinary.exceptions.Error) and
-    # anything unforeseen: retrying is safe (deletes are idempotent) and max_attempts
-    # turns a lasting problem into a visible failure.
-    return Failure.TRANSIENT
 
 
 def backoff_s(attempt: int, policy: RetryPolicy) -> float:

@@ -26,12 +26,13 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from workers import pauses
 from workers.cleanup import calls as cleanup_calls
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.calls import RetryPolicy
 from workers.cleanup.queue import ClaimedRow, Outcome
 from workers.cloudinary_client import CloudinaryClient, rate_limit_of
-from workers.operations import cleanup as cleanup_ops
+from workers.cloudinary_errors import Failure, classify
 from workers.rate_governor import RateGovernor
 
 logger = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def _one_batch(
 ) -> bool:
     token = f"{holder}/{uuid.uuid4().hex[:8]}"
     with sessions.begin() as session:
-        if cleanup_ops.is_paused(session):
+        if pauses.is_paused(session):
             report.paused = True
             return False
         use_admin = _acquire(governor)
@@ -259,7 +260,7 @@ def _delete_via_admin(
         duration = (time.monotonic() - started) * 1000
         logger.warning("delete_resources of %d ids failed: %s", len(public_ids), exc)
         until: datetime | None = None
-        if cleanup_calls.classify(exc) is cleanup_calls.Failure.RATE_LIMITED:
+        if classify(exc) is Failure.RATE_LIMITED:
             info = client.last_rate_limit()
             reset, until = cleanup_calls.rate_limit_wait_until(info, retry)
             _note_exhausted(governor, reset, info.limit if info else None)

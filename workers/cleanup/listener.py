@@ -24,12 +24,11 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db.notify import CLEANUP_CHANNEL
 from db.urls import libpq_url
+from workers import heartbeats
 from workers.cleanup.queue import drains_for
 
 logger = logging.getLogger(__name__)
@@ -51,10 +50,6 @@ CONNECTION_OPTIONS: dict[str, Any] = {
     "application_name": "mediasync-listener",
 }
 
-_BEAT = (
-    "INSERT INTO mediasync_heartbeats (name, last_seen, details) VALUES (%s, now(), %s)"
-    " ON CONFLICT (name) DO UPDATE SET last_seen = now(), details = EXCLUDED.details"
-)
 _DUE = (
     "SELECT count(*) FROM (SELECT 1 FROM cloudinary_cleanup_queue"
     " WHERE status = 'pending' AND next_attempt_at <= now() LIMIT 100000) due"
@@ -90,17 +85,7 @@ class ListenerHeartbeat:
 
 def listener_heartbeats(session: Session) -> list[ListenerHeartbeat]:
     """Every listener's last sign of life (for `cleanup status` and metrics)."""
-    rows = session.execute(
-        text(
-            "SELECT name, details, last_seen, extract(epoch FROM now() - last_seen)"
-            " FROM mediasync_heartbeats WHERE name LIKE :prefix ORDER BY name"
-        ),
-        {"prefix": HEARTBEAT_PREFIX + "%"},
-    )
-    return [
-        _heartbeat(name, details, last_seen, float(age))
-        for name, details, last_seen, age in rows
-    ]
+    return [_heartbeat(*row) for row in heartbeats.listed(session, HEARTBEAT_PREFIX)]
 
 
 def _heartbeat(
@@ -127,14 +112,7 @@ def _heartbeat(
 
 def forget_stale_listeners(session: Session, older_than_s: float = 86400) -> int:
     """Drop heartbeats of listeners gone this long (crashed ones never remove their own)."""
-    result = session.execute(
-        text(
-            "DELETE FROM mediasync_heartbeats WHERE name LIKE :prefix"
-            " AND last_seen < now() - make_interval(secs => :age)"
-        ),
-        {"prefix": HEARTBEAT_PREFIX + "%", "age": older_than_s},
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]  # DML results have rowcount
+    return heartbeats.forget_older(session, HEARTBEAT_PREFIX, older_than_s)
 
 
 class Listener:
@@ -260,17 +238,14 @@ class Listener:
             "notifications": self.notifications,
             "drains_sent": self.drains_sent,
         }
-        conn.execute(_BEAT, (HEARTBEAT_PREFIX + self.name, Jsonb(details)))
+        heartbeats.beat_on(conn, HEARTBEAT_PREFIX + self.name, details)
 
     def _forget_heartbeat(self) -> None:
         # A clean stop removes our row; a crashed listener's row stays and ages (that is
         # the alarm), until forget_stale_listeners drops it.
         try:
             with psycopg.connect(self.conninfo, **CONNECTION_OPTIONS) as conn:
-                conn.execute(
-                    "DELETE FROM mediasync_heartbeats WHERE name = %s",
-                    (HEARTBEAT_PREFIX + self.name,),
-                )
+                heartbeats.forget_on(conn, HEARTBEAT_PREFIX + self.name)
         except psycopg.Error as exc:
             logger.warning(
                 "listener %s: could not remove its heartbeat: %s", self.name, exc

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from workers import pauses
+
 # A drain renews the lease of the batch it holds every RENEW_S (workers/cleanup/drain.py), so a
 # lease not renewed for LEASE_S means its worker died (or lost the database): the rows go
 # back to pending within seconds, not after the longest Cloudinary call could take.
@@ -135,11 +137,6 @@ SELECT count(*) FROM (
      WHERE status = 'pending' AND next_attempt_at <= now()
      LIMIT :cap
 ) due
-""")
-
-_NEXT_DUE = text("""
-SELECT extract(epoch FROM min(next_attempt_at) - now())
-  FROM cloudinary_cleanup_queue WHERE status = 'pending'
 """)
 
 _PURGE = text("""
@@ -297,10 +294,23 @@ def due_count(session: Session, cap: int = 100_000) -> int:
     return int(session.execute(_DUE, {"cap": cap}).scalar_one())
 
 
-def seconds_until_next_due(session: Session) -> float | None:
-    """When the earliest pending row becomes due (negative: overdue; None: none pending)."""
-    value = session.execute(_NEXT_DUE).scalar_one()
-    return float(value) if value is not None else None
+@dataclass(frozen=True)
+class SweepResult:
+    reclaimed: int
+    dead_lettered: int
+    due: int
+    paused: bool
+
+
+def sweep(session: Session, lease_s: float = LEASE_S) -> SweepResult:
+    """Reclaim dead workers' leases and count what is due; the caller enqueues drains."""
+    reclaimed = reclaim_stale(session, lease_s)
+    return SweepResult(
+        reclaimed=reclaimed["pending"],
+        dead_lettered=reclaimed["failed"],
+        due=due_count(session),
+        paused=pauses.is_paused(session),
+    )
 
 
 def purge(session: Session, days: int) -> int:

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 
+from workers import pauses
 from workers.celery_app import (
     CLEANUP_QUEUE,
     app,
@@ -22,7 +23,6 @@ from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.calls import RetryPolicy
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import Settings
-from workers.operations import cleanup as cleanup_ops
 from workers.rate_governor import RateGovernor
 
 # urllib3 retries a timed-out DELETE three more times on its own; the drain renews its
@@ -78,7 +78,7 @@ def sweep() -> dict[str, Any]:
     """Beat, every MEDIASYNC_SWEEP_INTERVAL: reclaim dead workers' leases, drain
     whatever NOTIFY missed."""
     with session_scope() as session:
-        result = cleanup_ops.sweep(session)
+        result = cleanup_queue.sweep(session)
     if not result.paused:
         enqueue_drains(cleanup_queue.drains_for(result.due))
     return asdict(result)
@@ -90,7 +90,7 @@ def reclaim() -> dict[str, int]:
     not renewed for LEASE_S) to a new drain. An index probe when nothing is stale."""
     with session_scope() as session:
         counts = cleanup_queue.reclaim_stale(session)
-        paused = cleanup_ops.is_paused(session)
+        paused = pauses.is_paused(session)
     if counts["pending"] and not paused:
         enqueue_drains(cleanup_queue.drains_for(counts["pending"]))
     return counts

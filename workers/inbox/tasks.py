@@ -20,16 +20,12 @@ from workers.celery_app import INBOX_QUEUE, app, get_settings, session_scope
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import Settings
 from workers.inbox import batch as inbox
+from workers.inbox import wakeup
 from workers.inbox.refetch import BudgetedFetcher
 from workers.rate_governor import RateGovernor
 
 logger = logging.getLogger(__name__)
 
-# While this key exists a drain is queued that has not started: the receiver skips its own
-# wake-up (webhook_receiver/wakeup.py). The TTL bounds the damage of a wake-up lost after
-# the key was set; the sweep covers the rest.
-WAKEUP_KEY = "mediasync:inbox:wakeup"
-WAKEUP_TTL_S = 10
 # A row pending this long had its wake-up lost (a live drain claims within milliseconds).
 # With the 5 s sweep a lost wake-up is made up for within about 10 s; the check is an
 # index probe, and a wake-up too many only starts a drain that finds little to do.
@@ -107,11 +103,9 @@ def _wake_another(broker_url: str) -> None:
     Each drain asks for at most one more, and none while one is queued and not started
     (the receiver's key), so a backlog fans out to the free workers and no further.
     """
-    if broker_url.startswith(("redis://", "rediss://", "unix://")):
+    if wakeup.has_slot(broker_url):
         try:
-            queued = not _redis_client(broker_url).set(
-                WAKEUP_KEY, "backlog", nx=True, ex=WAKEUP_TTL_S
-            )
+            queued = not wakeup.take_slot(_redis_client(broker_url), "backlog")
         except redis.RedisError:
             return  # the drain in progress goes on; the sweep covers the rest
         if queued:
@@ -124,12 +118,11 @@ def _wake_another(broker_url: str) -> None:
 
 
 def _release_wakeup(broker_url: str) -> None:
-    if not broker_url.startswith(("redis://", "rediss://", "unix://")):
+    if not wakeup.has_slot(broker_url):
         return
-    client = _redis_client(broker_url)
     # Failing to delete only costs coalescing (the key expires); the drain goes on.
     with contextlib.suppress(redis.RedisError):
-        client.delete(WAKEUP_KEY)
+        wakeup.release_slot(_redis_client(broker_url))
 
 
 @functools.cache

@@ -1,8 +1,10 @@
-"""Operator-facing cleanup functions: status, retry-failed, pause/resume, sweep, purge.
+"""Operator-facing cleanup functions: status, retry-failed, pause/resume, sweep.
 
-The CLI (`mediasync cleanup …`), the beat tasks and the operator HTTP API all call these.
-Each takes a Session and never commits; enqueueing the follow-up drain is the caller's job,
-after its commit.
+The CLI (`mediasync cleanup …`) and the operator HTTP API call these. Each takes a Session
+and never commits; enqueueing the follow-up drain is the caller's job, after its commit.
+Pauses live in the core (workers/pauses.py: the drain reads them on its hot path) and the
+sweep in the flow (workers/cleanup/queue.py: beat runs it too); they are offered here as
+the operator's actions.
 """
 
 from __future__ import annotations
@@ -17,8 +19,20 @@ from sqlalchemy.orm import Session
 
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.listener import ListenerHeartbeat, listener_heartbeats
+from workers.cleanup.queue import SweepResult, sweep
+from workers.pauses import CLEANUP_FLOW, is_paused, pause, resume
 
-CLEANUP_FLOW = "cleanup"
+__all__ = [
+    "CleanupStatus",
+    "SweepResult",
+    "is_paused",
+    "pause",
+    "resume",
+    "retry_failed",
+    "status",
+    "sweep",
+]
+
 STATUSES = ("pending", "processing", "completed", "failed", "skipped")
 
 
@@ -39,14 +53,6 @@ class CleanupStatus:
         values["paused_at"] = self.paused_at.isoformat() if self.paused_at else None
         values["listeners"] = [beat.as_dict() for beat in self.listeners]
         return values
-
-
-@dataclass(frozen=True)
-class SweepResult:
-    reclaimed: int
-    dead_lettered: int
-    due: int
-    paused: bool
 
 
 def status(session: Session) -> CleanupStatus:
@@ -117,48 +123,3 @@ def retry_failed(session: Session, ids: Sequence[int] | None = None) -> list[int
             },
         )
     return sorted(int(r[0]) for r in rows)
-
-
-def is_paused(session: Session, flow: str = CLEANUP_FLOW) -> bool:
-    found = session.execute(
-        text("SELECT 1 FROM mediasync_pauses WHERE flow = :flow"), {"flow": flow}
-    ).first()
-    return found is not None
-
-
-def pause(
-    session: Session,
-    *,
-    by: str | None = None,
-    reason: str | None = None,
-    flow: str = CLEANUP_FLOW,
-) -> bool:
-    """Stop Cloudinary deletes (rows stay pending); False if it was already paused."""
-    created = session.execute(
-        text(
-            "INSERT INTO mediasync_pauses (flow, paused_by, reason)"
-            " VALUES (:flow, :by, :reason) ON CONFLICT (flow) DO NOTHING RETURNING flow"
-        ),
-        {"flow": flow, "by": by, "reason": reason},
-    ).first()
-    return created is not None
-
-
-def resume(session: Session, flow: str = CLEANUP_FLOW) -> bool:
-    """Lift the pause; False if it was not paused. The caller then enqueues a drain."""
-    removed = session.execute(
-        text("DELETE FROM mediasync_pauses WHERE flow = :flow RETURNING flow"),
-        {"flow": flow},
-    ).first()
-    return removed is not None
-
-
-def sweep(session: Session, lease_s: float = cleanup_queue.LEASE_S) -> SweepResult:
-    """Reclaim dead workers' leases and count what is due; the caller enqueues drains."""
-    reclaimed = cleanup_queue.reclaim_stale(session, lease_s)
-    return SweepResult(
-        reclaimed=reclaimed["pending"],
-        dead_lettered=reclaimed["failed"],
-        due=cleanup_queue.due_count(session),
-        paused=is_paused(session),
-    )

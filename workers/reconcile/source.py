@@ -15,8 +15,8 @@ from typing import Any
 
 from cloudinary.exceptions import BadRequest, NotFound
 
-from workers.cleanup.calls import Failure, classify
 from workers.cloudinary_client import CloudinaryClient, rate_limit_of
+from workers.cloudinary_errors import Failure, classify
 from workers.rate_governor import RateGovernor
 
 PAGE_SIZE = 500  # the Admin and Search APIs' maximum
