@@ -17,35 +17,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from db import json_codec
+from db import asset_columns, json_codec
+from workers import sql
 
-# The columns the apply reads and writes; `id` and `created_at` are the database's.
-COLUMNS = (
-    "asset_id",
-    "public_id",
-    "resource_type",
-    "delivery_type",
-    "version",
-    "format",
-    "bytes",
-    "width",
-    "height",
-    "duration",
-    "folder",
-    "display_name",
-    "tags",
-    "context",
-    "metadata_",
-    "secure_url",
-    "etag",
-    "cloudinary_created_at",
-    "updated_at",
-    "deleted_at",
-    "sync_status",
-    "synced_at",
-    "last_event_at",
-    "stamps",
-)
+# The columns the apply reads and writes (MediaAsset's but `id` and `created_at`, the
+# database's), by attribute name, in table order.
+COLUMNS = asset_columns.WRITTEN
 
 
 @dataclass(eq=False, slots=True)
@@ -96,63 +73,10 @@ _SELECT_COLUMNS = ", ".join(
     ["id", *("metadata AS metadata_" if c == "metadata_" else c for c in COLUMNS)]
 )
 
-# The rows travel as one json array of objects (AssetRows as orjson writes dataclasses: a
-# key per field), numbered `n` in their order. json, not jsonb: json_to_recordset reads the
-# text once, where a jsonb cast builds the whole document first (~40 % slower for 500 rows).
-_RECORD = """ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (
-    id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
-    version bigint, format text, bytes bigint, width integer, height integer,
-    duration double precision, folder text, display_name text, tags json, context json,
-    metadata_ json, secure_url text, etag text, cloudinary_created_at timestamptz,
-    updated_at timestamptz, deleted_at timestamptz, sync_status text,
-    synced_at timestamptz, last_event_at timestamptz, stamps json)) WITH ORDINALITY AS u(
-    id, asset_id, public_id, resource_type, delivery_type, version, format, bytes, width,
-    height, duration, folder, display_name, tags, context, metadata_, secure_url, etag,
-    cloudinary_created_at, updated_at, deleted_at, sync_status, synced_at, last_event_at,
-    stamps, n)"""
-
-# One round trip: the new ids are drawn in a materialized CTE (nextval runs once per row)
-# that both the INSERT and the answer read, in the rows' order `n`.
-_INSERT = text(f"""
-WITH u AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('media_assets', 'id')) AS new_id, u.*
-      FROM {_RECORD}
-), inserted AS (
-    INSERT INTO media_assets (id, asset_id, public_id, resource_type, delivery_type,
-        version, format, bytes, width, height, duration, folder, display_name, tags,
-        context, metadata, secure_url, etag, cloudinary_created_at, updated_at,
-        deleted_at, sync_status, synced_at, last_event_at, stamps)
-    OVERRIDING SYSTEM VALUE
-    SELECT u.new_id, u.asset_id, u.public_id, u.resource_type, u.delivery_type, u.version,
-           u.format, u.bytes, u.width, u.height, u.duration, u.folder, u.display_name,
-           ARRAY(SELECT json_array_elements_text(u.tags)), CAST(u.context AS jsonb),
-           CAST(u.metadata_ AS jsonb),
-           u.secure_url, u.etag, u.cloudinary_created_at, coalesce(u.updated_at, now()),
-           u.deleted_at, u.sync_status, u.synced_at, u.last_event_at,
-           CAST(u.stamps AS jsonb)
-      FROM u
-)
-SELECT new_id FROM u ORDER BY n
-""")  # noqa: S608 -- a constant of this module, no input
-
-_UPDATE = text(f"""
-UPDATE media_assets m
-   SET asset_id = u.asset_id, public_id = u.public_id, resource_type = u.resource_type,
-       delivery_type = u.delivery_type, version = u.version, format = u.format,
-       bytes = u.bytes, width = u.width, height = u.height, duration = u.duration,
-       folder = u.folder, display_name = u.display_name,
-       tags = ARRAY(SELECT json_array_elements_text(u.tags)),
-       context = CAST(u.context AS jsonb), metadata = CAST(u.metadata_ AS jsonb),
-       secure_url = u.secure_url, etag = u.etag,
-       cloudinary_created_at = u.cloudinary_created_at,
-       updated_at = coalesce(u.updated_at, now()), deleted_at = u.deleted_at,
-       sync_status = u.sync_status, synced_at = u.synced_at,
-       last_event_at = u.last_event_at, stamps = CAST(u.stamps AS jsonb)
-  FROM {_RECORD}
- WHERE m.id = u.id
-   -- by id through the primary key, whatever the statistics say (see inbox_record._APPLIED)
-   AND m.id = ANY(CAST(:ids AS bigint[]))
-""")  # noqa: S608 -- a constant of this module, no input
+# The rows travel as one json array of objects, numbered in their order (queries.sql).
+_QUERIES = sql.load("workers.inbox")
+_INSERT = text(_QUERIES["insert_assets"])
+_UPDATE = text(_QUERIES["update_assets"])
 
 
 def select_sql(where: str, *, limit: bool = False) -> str:

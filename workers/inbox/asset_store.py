@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db import json_codec
+from workers import sql
 from workers.inbox import asset_row, registers
 from workers.inbox.asset_row import AssetRow
 from workers.inbox.events import Identity
@@ -99,17 +100,8 @@ SELECT h.asset_id, NULL, NULL, NULL, h.public_id, h.resource_type, h.delivery_ty
     SELECT json_array_elements(CAST(:identities AS json))->>'public_id'))
 """)  # noqa: S608 -- constants of this module
 
-_WRITE_HOLDERS = text("""
-INSERT INTO media_asset_holders AS h
-       (public_id, resource_type, delivery_type, asset_id, stamp)
-SELECT public_id, resource_type, delivery_type, asset_id, stamp
-  FROM json_to_recordset(CAST(:rows AS json))
-       AS u(public_id text, resource_type text, delivery_type text, asset_id text,
-            stamp text)
-    ON CONFLICT (public_id, resource_type, delivery_type) DO UPDATE
-   SET asset_id = excluded.asset_id, stamp = excluded.stamp
- WHERE excluded.stamp > h.stamp
-""")
+# The holders the batch changed (workers/inbox/queries.sql).
+_WRITE_HOLDERS = text(sql.load("workers.inbox")["write_holders"])
 
 
 class Holder(NamedTuple):

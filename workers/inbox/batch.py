@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from db import json_codec
 from db.models import WebhookInbox
+from workers import sql
 from workers.inbox import events
 from workers.inbox import records as inbox_record
 from workers.inbox.asset_store import AssetStore
@@ -61,20 +62,8 @@ _SETTINGS = text(
     " SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off"
 )
 
-# The body as text: decoded row by row (`Claimed.read`), so that one body Python cannot read
-# (jsonb keeps 1e5000 exactly; Python refuses the 5,001-digit integer it reads back) fails
-# its own row, not the claim of every batch.
-_CLAIM = text(
-    """
-    SELECT id, digest, notification_type, CAST(body AS text) AS body, signed_at,
-           received_at, attempts
-      FROM webhook_inbox
-     WHERE status = 'pending' AND next_attempt_at <= now()
-     ORDER BY next_attempt_at, id
-     LIMIT :limit
-       FOR UPDATE SKIP LOCKED
-    """
-)
+# The body as text, decoded row by row: see queries.sql.
+_CLAIM = text(sql.load("workers.inbox")["claim_batch"])
 
 
 @dataclass(frozen=True)

@@ -13,22 +13,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from db import json_codec
+from workers import sql
 from workers.inbox.writes import Outcome
 
-# Parameters travel as one json array of objects: serialized in C (orjson), where a
-# text[] per column would be adapted element by element in Python.
-_APPLIED = text("""
-UPDATE webhook_inbox i
-   SET status = u.status, attempts = i.attempts + 1, last_error = NULL,
-       -- the transaction's last statement: the commit that makes the effect visible follows
-       applied_at = clock_timestamp()
-  FROM json_to_recordset(CAST(:rows AS json)) AS u(id bigint, status text)
- WHERE i.id = u.id
-   -- the rows by their ids, through the primary key: joined on the function alone, the
-   -- planner (guessing 100 rows from it, and a small table from stale statistics) hashed
-   -- and scanned the whole inbox per batch, a cost that grew with the table
-   AND i.id = ANY(CAST(:ids AS bigint[]))
-""")
+# The longer statements are in workers/inbox/queries.sql.
+_QUERIES = sql.load("workers.inbox")
+_APPLIED = text(_QUERIES["record_applied"])
 
 _FAILED = text("""
 UPDATE webhook_inbox
@@ -37,16 +27,7 @@ UPDATE webhook_inbox
  WHERE id = :id
 """)
 
-_LOG = text("""
-INSERT INTO media_sync_log
-    (operation, status, public_id, asset_id, source, error_message, duration_ms, details)
-SELECT u.operation, u.status, u.public_id, u.asset_id, 'webhook', u.error, u.duration_ms,
-       CAST(u.details AS jsonb)
-  FROM json_to_recordset(CAST(:rows AS json))
-       AS u(operation text, status text, public_id text, asset_id text, error text,
-            duration_ms double precision, details json)
-""")
-
+_LOG = text(_QUERIES["log_outcomes"])
 
 # The batch's statuses and its audit rows in one round trip.
 _APPLIED_AND_LOG = text(f"""

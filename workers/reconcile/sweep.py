@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from workers import sql
+
 # Every account has these; other (resource_type, type) pairs are listed when the mirror
 # holds rows of them.
 DEFAULT_SCOPES = (("image", "upload"), ("video", "upload"), ("raw", "upload"))
@@ -23,62 +25,11 @@ _SCOPES = text(
     " ORDER BY resource_type, delivery_type"
 )
 
-# Set difference rather than NOT EXISTS, and ids rather than names: EXCEPT is one hash (or
-# sort) pass and `id = ANY(array)` is a primary-key lookup, so the plan stays linear whatever
-# the planner believes about reconcile_seen (its statistics describe some earlier run, if
-# any) -- a nested-loop anti-join over 100k rows would take hours.
-_CANDIDATES = """
-    WITH unseen AS MATERIALIZED (
-        SELECT m.id
-          FROM media_assets m
-          JOIN unnest(CAST(:resource_types AS text[]), CAST(:delivery_types AS text[]))
-               AS scope(resource_type, delivery_type)
-            ON scope.resource_type = m.resource_type
-           AND scope.delivery_type = m.delivery_type
-         WHERE m.deleted_at IS NULL
-           AND m.created_at < :cutoff AND m.updated_at < :cutoff
-           AND COALESCE(m.last_event_at, '-infinity') < :cutoff
-        EXCEPT
-        SELECT media_asset_id FROM reconcile_seen WHERE run_id = :run_id
-    ), candidates AS MATERIALIZED (
-        SELECT id FROM unseen ORDER BY id LIMIT :limit
-    )"""
-
-_MEASURE = text(
-    _CANDIDATES  # noqa: S608 -- constant SQL, joined from constant parts
-    + """
-SELECT (SELECT count(*)
-          FROM media_assets m
-          JOIN unnest(CAST(:resource_types AS text[]), CAST(:delivery_types AS text[]))
-               AS scope(resource_type, delivery_type)
-            ON scope.resource_type = m.resource_type
-           AND scope.delivery_type = m.delivery_type
-         WHERE m.deleted_at IS NULL) AS live,
-       (SELECT count(*) FROM candidates) AS gone
-"""
-)
-
-# The row-level re-check (deleted_at, updated_at, last_event_at) runs again under the row
-# lock: a webhook that touched the row since the count keeps it alive.
-_MARK = text(
-    _CANDIDATES  # noqa: S608 -- constant SQL, joined from constant parts
-    + """, gone AS (
-    UPDATE media_assets m
-       SET deleted_at = now(), updated_at = now(), sync_status = 'synced', synced_at = now()
-     WHERE m.id = ANY(ARRAY(SELECT id FROM candidates))
-       AND m.deleted_at IS NULL AND m.updated_at < :cutoff
-       AND COALESCE(m.last_event_at, '-infinity') < :cutoff
-    RETURNING m.public_id, m.asset_id, m.version
-), logged AS (
-    INSERT INTO media_sync_log (operation, status, public_id, asset_id, source, details)
-    SELECT 'reconcile.mark_deleted', 'ok', public_id, asset_id, 'reconcile',
-           jsonb_build_object('run_id', :run_id, 'kind', 'full', 'version', version)
-      FROM gone
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM gone) AS marked, (SELECT count(*) FROM logged) AS logged
-"""
-)
+# Both statements begin with the unseen rows (a WITH clause): workers/reconcile/queries.sql.
+_QUERIES = sql.load("workers.reconcile")
+_CANDIDATES = _QUERIES["sweep_candidates"]
+_MEASURE = text(f"{_CANDIDATES}\n{_QUERIES['sweep_measure']}")
+_MARK = text(f"{_CANDIDATES}\n{_QUERIES['sweep_mark']}")
 
 
 @dataclass(frozen=True)
@@ -152,32 +103,7 @@ def _params(
     }
 
 
-_MISSING = text("""
-WITH gone AS (
-    UPDATE media_assets m
-       SET deleted_at = now(), updated_at = now(), sync_status = 'synced', synced_at = now()
-     WHERE m.deleted_at IS NULL AND m.public_id = :public_id
-       AND m.resource_type = :resource_type AND m.delivery_type = :delivery_type
-       AND m.created_at < :cutoff AND m.updated_at < :cutoff
-       AND COALESCE(m.last_event_at, '-infinity') < :cutoff
-       AND NOT :dry_run
-    RETURNING m.public_id, m.asset_id, m.version
-), logged AS (
-    INSERT INTO media_sync_log (operation, status, public_id, asset_id, source, details)
-    SELECT 'reconcile.mark_deleted', 'ok', public_id, asset_id, 'reconcile',
-           jsonb_build_object('run_id', :run_id, 'kind', 'single', 'version', version)
-      FROM gone
-    RETURNING 1
-)
-SELECT CASE WHEN :dry_run THEN
-           (SELECT count(*) FROM media_assets m
-             WHERE m.deleted_at IS NULL AND m.public_id = :public_id
-               AND m.resource_type = :resource_type AND m.delivery_type = :delivery_type
-               AND m.created_at < :cutoff AND m.updated_at < :cutoff
-               AND COALESCE(m.last_event_at, '-infinity') < :cutoff)
-       ELSE (SELECT count(*) FROM gone) END AS marked,
-       (SELECT count(*) FROM logged) AS logged
-""")
+_MISSING = text(_QUERIES["mark_missing"])
 
 
 def mark_missing(
