@@ -1,4 +1,9 @@
-"""SQLAlchemy 2.0 models mirroring db/migrations (the SQL is the truth; never create_all)."""
+"""SQLAlchemy 2.0 models mirroring db/migrations (the SQL is the truth; never create_all).
+
+Every table has a model, including those the code reaches only through SQL (beat state,
+heartbeats, pauses, reconcile runs, name holders): together they are the schema's map in
+Python, for host apps that join media_assets to their own models and for readers, and
+tests/db/test_models_match_schema.py holds each one to the migrated database."""
 
 from __future__ import annotations
 

@@ -24,11 +24,6 @@ from workers.config import Settings
 from workers.rate_governor import RateGovernor
 from workers.reconcile import driver as reconcile
 
-# The operator API (webhook_receiver) may import only workers.tasks: it reads runs with
-# these two (Session in, JSON-ready dicts out) and starts them with start_run below.
-from workers.reconcile.driver import recent_runs as recent_runs
-from workers.reconcile.driver import run_status as run_status
-
 # A countdown message is held unacked by a worker; past the visibility timeout Redis would
 # hand it out twice. Longer waits are covered by re-checking (the run is simply not due).
 MAX_COUNTDOWN_S = VISIBILITY_TIMEOUT_S / 2
