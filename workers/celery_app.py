@@ -8,6 +8,7 @@ The SQLAlchemy engine is created lazily in each process, after a prefork worker 
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import socket
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import redis
 from celery import Celery
 from celery.signals import worker_init, worker_process_init
 from kombu import pools
@@ -22,7 +24,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.session import make_engine, make_sessionmaker
+from workers.cloudinary_client import CloudinaryClient
 from workers.config import Settings
+from workers.rate_governor import RateGovernor
 
 # Queues by flow, so a long reconcile never sits in front of webhook applies or deletes.
 INBOX_QUEUE = "mediasync.inbox"
@@ -47,6 +51,7 @@ app = Celery("mediasync", include=TASK_MODULES)
 _settings: Settings | None = None
 _engine: Engine | None = None
 _sessionmaker: sessionmaker[Session] | None = None
+_clients: dict[float, tuple[Settings, CloudinaryClient, RateGovernor]] = {}
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -109,6 +114,26 @@ def get_sessionmaker() -> sessionmaker[Session]:
         _engine = make_engine(get_settings().database_url)
         _sessionmaker = make_sessionmaker(_engine)
     return _sessionmaker
+
+
+def cloudinary(timeout_s: float) -> tuple[CloudinaryClient, RateGovernor]:
+    """This process's Admin API client (calls time out after `timeout_s`) and the account's
+    rate governor: built once per configuration, like the engine, after a worker forked.
+    Raises SettingsError without CLOUDINARY_URL."""
+    settings = get_settings()
+    made = _clients.get(timeout_s)
+    if made is None or made[0] is not settings:
+        account = settings.account
+        governor = RateGovernor(redis_client(settings.redis_url), account.cloud_name)
+        made = (settings, CloudinaryClient(account, timeout=timeout_s), governor)
+        _clients[timeout_s] = made
+    return made[1], made[2]
+
+
+@functools.cache
+def redis_client(url: str) -> redis.Redis:
+    """One Redis client per process and URL (a pool inside; made after the fork)."""
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 
 @contextmanager

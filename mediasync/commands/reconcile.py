@@ -60,7 +60,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     from mediasync.progress import progress
-    from workers.celery_app import get_sessionmaker, get_settings, session_scope
+    from workers.celery_app import (
+        cloudinary,
+        get_sessionmaker,
+        get_settings,
+        session_scope,
+    )
+    from workers.cloudinary_client import DEFAULT_TIMEOUT_S
     from workers.reconcile import driver as reconcile
     from workers.reconcile import tasks
 
@@ -81,7 +87,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     limits = tasks.limits_from(settings)
     with session_scope() as session:
         run_id, _ = reconcile.start(session, kind, limits, **params)
-    client, governor = tasks.cloudinary_for(settings)
+    client, governor = cloudinary(DEFAULT_TIMEOUT_S)
 
     def sleep_noisily(seconds: float) -> None:
         print(f"paused for {seconds:.0f} s (rate limit)", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Deleting one claimed batch from Cloudinary, and turning each answer or error into an Outcome.
+"""Deleting one claimed batch from Cloudinary, and turning each answer or error into an DeleteOutcome.
 
 Two ways to delete: the Admin API's delete_resources (up to 100 public_ids per call, but it
 spends the hourly Admin budget) and the Upload API's destroy (one asset per call, not
@@ -20,7 +20,7 @@ from typing import Any
 
 from cloudinary.exceptions import GeneralError
 
-from workers.cleanup.queue import ClaimedRow, Outcome
+from workers.cleanup.queue import ClaimedRow, DeleteOutcome
 from workers.cloudinary_client import CloudinaryClient, RateLimit
 from workers.cloudinary_errors import Failure, classify
 
@@ -59,14 +59,14 @@ def failure_outcome(
     duration_ms: float | None = None,
     rate_limited_until: datetime | None = None,
     retry_at: datetime | None = None,
-) -> Outcome:
+) -> DeleteOutcome:
     """The row's next state after `exc`; `retry_at` overrides its own backoff (batches)."""
     kind = classify(exc)
     message = f"{type(exc).__name__}: {exc}"
     details = {"api": api, "error_kind": kind.value}
     now = datetime.now(UTC)
     if kind is Failure.RATE_LIMITED:
-        return Outcome(
+        return DeleteOutcome(
             row,
             status="pending",
             result="rate_limited",
@@ -80,7 +80,7 @@ def failure_outcome(
     if kind is Failure.PERMANENT or attempt >= row.max_attempts:
         if kind is Failure.TRANSIENT:
             message = f"gave up after {attempt} attempts: {message}"
-        return Outcome(
+        return DeleteOutcome(
             row,
             status="failed",
             result="failed",
@@ -88,7 +88,7 @@ def failure_outcome(
             duration_ms=duration_ms,
             details=details,
         )
-    return Outcome(
+    return DeleteOutcome(
         row,
         status="pending",
         result="error",
@@ -123,7 +123,7 @@ def rate_limit_wait_until(
 
 def admin_outcomes(
     rows: Sequence[ClaimedRow], result: Any, duration_ms: float, policy: RetryPolicy
-) -> list[Outcome]:
+) -> list[DeleteOutcome]:
     """Map a delete_resources answer back onto the rows; deleted and not_found both finish."""
     answers: dict[str, str] = result.get("deleted") or {}
     counts: dict[str, Any] = result.get("deleted_counts") or {}
@@ -139,7 +139,7 @@ def admin_outcomes(
                 "request_id": getattr(result, "request_id", None),
             }
             outcomes.append(
-                Outcome(
+                DeleteOutcome(
                     row,
                     status="completed",
                     result=answer,
@@ -166,7 +166,7 @@ def destroy_each(
     client: CloudinaryClient,
     rows: Sequence[ClaimedRow],
     policy: RetryPolicy,
-) -> list[Outcome]:
+) -> list[DeleteOutcome]:
     """Delete rows one call each through the Upload API, a few calls at a time."""
     with ThreadPoolExecutor(max_workers=policy.destroy_parallelism) as pool:
         futures = [pool.submit(_destroy_one, client, row, policy) for row in rows]
@@ -175,7 +175,7 @@ def destroy_each(
 
 def _destroy_one(
     client: CloudinaryClient, row: ClaimedRow, policy: RetryPolicy
-) -> Outcome:
+) -> DeleteOutcome:
     started = time.monotonic()
     try:
         result = client.destroy(row.public_id, row.resource_type, row.delivery_type)
@@ -194,7 +194,7 @@ def _destroy_one(
             "result": answer,
             "request_id": result.get("request_id"),
         }
-        return Outcome(
+        return DeleteOutcome(
             row,
             status="completed",
             result=final,

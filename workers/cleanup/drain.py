@@ -30,7 +30,7 @@ from workers import pauses
 from workers.cleanup import calls as cleanup_calls
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.calls import RetryPolicy
-from workers.cleanup.queue import ClaimedRow, Outcome
+from workers.cleanup.queue import ClaimedRow, DeleteOutcome
 from workers.cloudinary_client import CloudinaryClient, rate_limit_of
 from workers.cloudinary_errors import Failure, classify
 from workers.rate_governor import RateGovernor
@@ -67,7 +67,7 @@ class DrainReport:
     # stopped to wait for the Admin budget's reset (a Unix time); due rows were postponed
     waiting_for_reset: float | None = None
 
-    def count(self, outcomes: Sequence[Outcome]) -> None:
+    def count(self, outcomes: Sequence[DeleteOutcome]) -> None:
         for outcome in outcomes:
             self.results[outcome.result] = self.results.get(outcome.result, 0) + 1
             if outcome.status == "pending" and outcome.next_attempt_at is not None:
@@ -153,11 +153,11 @@ def _work(
     rows: list[ClaimedRow],
     use_admin: bool,
     policy: CleanupPolicy,
-) -> list[Outcome]:
+) -> list[DeleteOutcome]:
     with sessions.begin() as session:
         live = cleanup_queue.live_public_ids(session, rows)
     outcomes = [
-        Outcome(
+        DeleteOutcome(
             r, status="skipped", result="skipped", attempt_inc=0, error=SKIPPED_LIVE
         )
         for r in rows
@@ -248,7 +248,7 @@ def _delete_via_admin(
     governor: RateGovernor,
     rows: list[ClaimedRow],
     retry: RetryPolicy,
-) -> list[Outcome]:
+) -> list[DeleteOutcome]:
     head = rows[0]
     public_ids = sorted({r.public_id for r in rows})
     started = time.monotonic()
@@ -320,7 +320,7 @@ def _note_exhausted(governor: RateGovernor, reset: float, limit: int | None) -> 
         logger.warning("rate governor unavailable (%s); 420 not recorded", exc)
 
 
-def _summary(outcomes: Sequence[Outcome]) -> str:
+def _summary(outcomes: Sequence[DeleteOutcome]) -> str:
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.result] = counts.get(outcome.result, 0) + 1

@@ -167,7 +167,7 @@ class ClaimedRow:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeleteOutcome:
     """What one attempt on one row came to: the queue's new state and the audit entry."""
 
     row: ClaimedRow
@@ -213,7 +213,7 @@ def live_public_ids(session: Session, rows: Sequence[ClaimedRow]) -> set[str]:
     return {public_id for (public_id,) in found}
 
 
-def record(session: Session, token: str, outcomes: Sequence[Outcome]) -> set[int]:
+def record(session: Session, token: str, outcomes: Sequence[DeleteOutcome]) -> set[int]:
     """Write outcomes and their audit rows; return the ids whose lease was still ours."""
     if not outcomes:
         return set()
@@ -250,7 +250,7 @@ def record(session: Session, token: str, outcomes: Sequence[Outcome]) -> set[int
     return {row_id for (row_id,) in updated}
 
 
-def _log_details(outcome: Outcome) -> dict[str, Any]:
+def _log_details(outcome: DeleteOutcome) -> dict[str, Any]:
     row = outcome.row
     return {
         "queue_id": row.id,

@@ -6,12 +6,11 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-import redis
-
 from workers import pauses
 from workers.celery_app import (
     CLEANUP_QUEUE,
     app,
+    cloudinary,
     get_sessionmaker,
     get_settings,
     session_scope,
@@ -22,7 +21,6 @@ from workers.cleanup import listener
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.calls import RetryPolicy
 from workers.cloudinary_client import CloudinaryClient
-from workers.config import Settings
 from workers.rate_governor import RateGovernor
 
 # urllib3 retries a timed-out DELETE three more times on its own; the drain renews its
@@ -32,23 +30,12 @@ CALL_TIMEOUT_S = 10.0
 # worker (Redis redelivers unacked messages after the visibility timeout).
 MAX_WAKE_AHEAD_S = 900.0
 
-_resources: (
-    tuple[Settings, CloudinaryClient, RateGovernor, cleanup.CleanupPolicy] | None
-) = None
-
 
 def _cloudinary() -> tuple[CloudinaryClient, RateGovernor, cleanup.CleanupPolicy]:
-    global _resources
     settings = get_settings()
-    if _resources is None or _resources[0] is not settings:
-        account = settings.account
-        client = CloudinaryClient(account, timeout=CALL_TIMEOUT_S)
-        governor = RateGovernor(
-            redis.Redis.from_url(settings.redis_url), account.cloud_name
-        )
-        retry = RetryPolicy(max_rate_limit_wait_s=settings.cleanup_max_reset_wait_s)
-        _resources = (settings, client, governor, cleanup.CleanupPolicy(retry=retry))
-    return _resources[1], _resources[2], _resources[3]
+    client, governor = cloudinary(CALL_TIMEOUT_S)
+    retry = RetryPolicy(max_rate_limit_wait_s=settings.cleanup_max_reset_wait_s)
+    return client, governor, cleanup.CleanupPolicy(retry=retry)
 
 
 def enqueue_drains(count: int, countdown: float | None = None) -> None:

@@ -8,7 +8,6 @@ MEDIASYNC_INBOX_SWEEP_INTERVAL (5 s) and `mediasync.inbox.purge` daily;
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 from datetime import timedelta
 
@@ -16,13 +15,18 @@ import redis
 from kombu.exceptions import KombuError
 from sqlalchemy.exc import OperationalError
 
-from workers.celery_app import INBOX_QUEUE, app, get_settings, session_scope
-from workers.cloudinary_client import CloudinaryClient
+from workers.celery_app import (
+    INBOX_QUEUE,
+    app,
+    cloudinary,
+    get_settings,
+    redis_client,
+    session_scope,
+)
 from workers.config import Settings
 from workers.inbox import batch as inbox
 from workers.inbox import wakeup
 from workers.inbox.refetch import BudgetedFetcher
-from workers.rate_governor import RateGovernor
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +94,7 @@ def _fetcher(settings: Settings) -> BudgetedFetcher | None:
     marked for reconciliation instead)."""
     if settings.cloudinary is None:
         return None
-    client = CloudinaryClient(settings.cloudinary, timeout=ADMIN_API_TIMEOUT_S)
-    governor = RateGovernor(
-        _redis_client(settings.redis_url), settings.cloudinary.cloud_name
-    )
-    return BudgetedFetcher(client, governor)
+    return BudgetedFetcher(*cloudinary(ADMIN_API_TIMEOUT_S))
 
 
 def _wake_another(broker_url: str) -> None:
@@ -105,7 +105,7 @@ def _wake_another(broker_url: str) -> None:
     """
     if wakeup.has_slot(broker_url):
         try:
-            queued = not wakeup.take_slot(_redis_client(broker_url), "backlog")
+            queued = not wakeup.take_slot(redis_client(broker_url), "backlog")
         except redis.RedisError:
             return  # the drain in progress goes on; the sweep covers the rest
         if queued:
@@ -122,10 +122,4 @@ def _release_wakeup(broker_url: str) -> None:
         return
     # Failing to delete only costs coalescing (the key expires); the drain goes on.
     with contextlib.suppress(redis.RedisError):
-        wakeup.release_slot(_redis_client(broker_url))
-
-
-@functools.cache
-def _redis_client(url: str) -> redis.Redis:
-    # one per process and URL (created in the worker child, after the fork)
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        wakeup.release_slot(redis_client(broker_url))

@@ -9,26 +9,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import redis
-
 from workers.celery_app import (
     MAINTENANCE_QUEUE,
     VISIBILITY_TIMEOUT_S,
     app,
+    cloudinary,
     get_sessionmaker,
     get_settings,
     session_scope,
 )
-from workers.cloudinary_client import CloudinaryClient
+from workers.cloudinary_client import DEFAULT_TIMEOUT_S
 from workers.config import Settings
-from workers.rate_governor import RateGovernor
 from workers.reconcile import driver as reconcile
 
 # A countdown message is held unacked by a worker; past the visibility timeout Redis would
 # hand it out twice. Longer waits are covered by re-checking (the run is simply not due).
 MAX_COUNTDOWN_S = VISIBILITY_TIMEOUT_S / 2
-
-_resources: tuple[Settings, CloudinaryClient, RateGovernor] | None = None
 
 
 def limits_from(settings: Settings) -> reconcile.Limits:
@@ -40,18 +36,6 @@ def limits_from(settings: Settings) -> reconcile.Limits:
         budget_share=settings.reconcile_budget_share,
         first_lookback_s=settings.full_reconcile_interval_s,
     )
-
-
-def cloudinary_for(settings: Settings) -> tuple[CloudinaryClient, RateGovernor]:
-    """This process's client and governor for the configured account (built once)."""
-    global _resources
-    if _resources is None or _resources[0] is not settings:
-        account = settings.account
-        governor = RateGovernor(
-            redis.Redis.from_url(settings.redis_url), account.cloud_name
-        )
-        _resources = (settings, CloudinaryClient(account), governor)
-    return _resources[1], _resources[2]
 
 
 def start_run(
@@ -82,7 +66,7 @@ def start_run(
 def execute_now(run_id: int) -> reconcile.Report:
     """Execute a run in this process; a timed pause sends a resume message for later."""
     settings = get_settings()
-    client, governor = cloudinary_for(settings)
+    client, governor = cloudinary(DEFAULT_TIMEOUT_S)
     report = reconcile.execute(
         get_sessionmaker(), run_id, client, governor, limits_from(settings)
     )
