@@ -8,6 +8,9 @@ keeps its queries.sql:
     -- blank lines around a statement are not part of it. Comments inside it are.
     SELECT ...
 
+A statement may include a fragment of the same file where it writes
+`/* include: <name> */` (a clause two statements share is then written once).
+
 `load("workers.inbox")` reads the package's queries.sql once (the first module to ask
 parses it, the others share the result) and hands out each statement by name as a plain
 string, for the caller to wrap in `sqlalchemy.text`. A name that is missing or defined
@@ -23,6 +26,7 @@ from importlib import resources
 
 _HEADER = re.compile(r"--\s*name:(.*)")
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
+_INCLUDE = re.compile(r"/\*\s*include:\s*([a-z_][a-z0-9_]*)\s*\*/")
 
 
 class SQLFileError(ValueError):
@@ -85,7 +89,25 @@ def parse(text: str, source: str = "<sql>") -> Statements:
         if name in statements:
             raise SQLFileError(f"{source}:{number}: statement {name!r} defined twice")
     close()
-    return Statements(source, statements)
+    return Statements(source, _with_includes(statements, source))
+
+
+def _with_includes(statements: dict[str, str], source: str) -> dict[str, str]:
+    def expand(name: str, seen: tuple[str, ...]) -> str:
+        if name in seen:
+            raise SQLFileError(
+                f"{source}: {' -> '.join((*seen, name))} includes itself"
+            )
+
+        def fragment(match: re.Match[str]) -> str:
+            included = match.group(1)
+            if included not in statements:
+                raise SQLFileError(f"{source}: {name!r} includes unknown {included!r}")
+            return expand(included, (*seen, name))
+
+        return _INCLUDE.sub(fragment, statements[name])
+
+    return {name: expand(name, ()) for name in statements}
 
 
 @cache

@@ -92,12 +92,36 @@ def test_every_statement_loads_and_is_used(path: Path) -> None:
     statements = sql.load(package, path.name)
     assert statements.names()
     sources = "\n".join(p.read_text() for p in path.parent.glob("*.py"))
+    text = path.read_text()
     for name in statements.names():
         assert statements[name].strip(), name
-        # callers look a statement up by its name as a string literal
-        assert re.search(rf"""["']{name}["']""", sources), (
-            f"{name} is used by no module"
-        )
+        # callers look a statement up by its name as a string literal; a fragment may
+        # instead be included by another statement
+        assert re.search(rf"""["']{name}["']""", sources) or re.search(
+            rf"/\*\s*include:\s*{name}\s*\*/", text
+        ), f"{name} is used by no module and included by no statement"
+
+
+def test_a_statement_includes_a_fragment() -> None:
+    statements = sql.parse(
+        "-- name: rows\nVALUES (1)\n-- name: query\nSELECT * FROM /* include: rows */ AS t"
+    )
+    assert statements["query"] == "SELECT * FROM VALUES (1) AS t"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("-- name: q\nSELECT /* include: nothing */", "unknown 'nothing'"),
+        (
+            "-- name: a\n/* include: b */\n-- name: b\n/* include: a */",
+            "includes itself",
+        ),
+    ],
+)
+def test_a_bad_include_is_an_error(text: str, error: str) -> None:
+    with pytest.raises(sql.SQLFileError, match=error):
+        sql.parse(text)
 
 
 def test_an_installed_package_has_the_files() -> None:

@@ -45,17 +45,10 @@ SELECT u.operation, u.status, u.public_id, u.asset_id, 'webhook', u.error, u.dur
             duration_ms double precision, details json)
 
 
--- name: insert_assets
--- workers/inbox/asset_row.py: new media_assets rows, answering their ids.
--- The rows travel as one json array of objects (AssetRows as orjson writes dataclasses: a
--- key per field), numbered `n` in their order. json, not jsonb: json_to_recordset reads the
--- text once, where a jsonb cast builds the whole document first (~40 % slower for 500
--- rows). The record's columns are AssetRow's (db/asset_columns.py), as in update_assets.
--- One round trip: the new ids are drawn in a materialized CTE (nextval runs once per row)
--- that both the INSERT and the answer read, in the rows' order `n`.
-WITH u AS MATERIALIZED (
-    SELECT nextval(pg_get_serial_sequence('media_assets', 'id')) AS new_id, u.*
-      FROM ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (
+-- name: asset_rows
+-- A fragment: the rows insert_assets and update_assets write, as the json array of
+-- AssetRows (db/asset_columns.WRITTEN) they are sent in, each numbered `n` in its order.
+ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (
     id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
     version bigint, format text, bytes bigint, width integer, height integer,
     duration double precision, folder text, display_name text, tags json, context json,
@@ -66,6 +59,19 @@ WITH u AS MATERIALIZED (
     height, duration, folder, display_name, tags, context, metadata_, secure_url, etag,
     cloudinary_created_at, updated_at, deleted_at, sync_status, synced_at, last_event_at,
     stamps, n)
+
+
+-- name: insert_assets
+-- workers/inbox/asset_row.py: new media_assets rows, answering their ids.
+-- The rows travel as one json array of objects (AssetRows as orjson writes dataclasses: a
+-- key per field), numbered `n` in their order. json, not jsonb: json_to_recordset reads the
+-- text once, where a jsonb cast builds the whole document first (~40 % slower for 500
+-- rows). The record is the asset_rows fragment, shared with update_assets.
+-- One round trip: the new ids are drawn in a materialized CTE (nextval runs once per row)
+-- that both the INSERT and the answer read, in the rows' order `n`.
+WITH u AS MATERIALIZED (
+    SELECT nextval(pg_get_serial_sequence('media_assets', 'id')) AS new_id, u.*
+      FROM /* include: asset_rows */
 ), inserted AS (
     INSERT INTO media_assets (id, asset_id, public_id, resource_type, delivery_type,
         version, format, bytes, width, height, duration, folder, display_name, tags,
@@ -99,17 +105,7 @@ UPDATE media_assets m
        updated_at = coalesce(u.updated_at, now()), deleted_at = u.deleted_at,
        sync_status = u.sync_status, synced_at = u.synced_at,
        last_event_at = u.last_event_at, stamps = CAST(u.stamps AS jsonb)
-  FROM ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (
-    id bigint, asset_id text, public_id text, resource_type text, delivery_type text,
-    version bigint, format text, bytes bigint, width integer, height integer,
-    duration double precision, folder text, display_name text, tags json, context json,
-    metadata_ json, secure_url text, etag text, cloudinary_created_at timestamptz,
-    updated_at timestamptz, deleted_at timestamptz, sync_status text,
-    synced_at timestamptz, last_event_at timestamptz, stamps json)) WITH ORDINALITY AS u(
-    id, asset_id, public_id, resource_type, delivery_type, version, format, bytes, width,
-    height, duration, folder, display_name, tags, context, metadata_, secure_url, etag,
-    cloudinary_created_at, updated_at, deleted_at, sync_status, synced_at, last_event_at,
-    stamps, n)
+  FROM /* include: asset_rows */
  WHERE m.id = u.id
    -- by id through the primary key, whatever the statistics say (see record_applied)
    AND m.id = ANY(CAST(:ids AS bigint[]))
