@@ -1,4 +1,4 @@
-"""create_app(settings=None) -> Flask: the webhook receiver (STYLE.md 2.5)."""
+"""create_app(settings=None) -> Flask: the webhook receiver (see docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 A scenario stops, flushes and kills servers and processes, so everything here is its own:
 a PostgreSQL and a Redis on free ports in a scratch directory (never the shared ones on
-5432/6379, DESIGN.md §7), the emulator in this process, and the receiver (gunicorn),
+5432/6379), the emulator in this process, and the receiver (gunicorn),
 Celery workers, the listener and beat as real subprocesses started the way operators start
-them (`python -m mediasync.cli …`), each in its own process group so a kill takes all of it.
+them (`python -m mediasync …`), each in its own process group so a kill takes all of it.
 Nothing here configures this process's Celery app: the test process only talks to the
 servers directly (SQL, Redis commands, the SDK), so no other test inherits these brokers.
 """
@@ -106,7 +106,7 @@ class Stack:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "mediasync.cli", *args],
+                [sys.executable, "-m", "mediasync", *args],
                 cwd=ROOT,
                 env=env,
                 stdout=out,

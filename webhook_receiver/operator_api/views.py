@@ -1,8 +1,8 @@
 """The operator API's read side and the mirror's delete: /api/media, /api/inbox, asset history,
-/api/openapi.json; `install(app)` wires the whole operator API (see operator_ops.py too).
+/api/openapi.json; `install(app)` wires the whole operator API (see actions.py too).
 
 Each view owns its transaction (`with sessions.begin()`) and wakes workers only after it
-has committed (STYLE.md 2.4).
+has committed.
 """
 
 from __future__ import annotations
