@@ -14,7 +14,7 @@ same rows); the figures are the rounds' medians, the ratio each round's own.
                                                 # 3 rounds, medians
     python -m bench.apply_throughput --quick    # 5,000 events, a CI smoke run
 
-Workers: 2 processes of `python -m mediasync.cli worker -c 1 --pool prefork -Q mediasync.inbox`.
+Workers: 2 processes of `python -m mediasync worker -c 1 --pool prefork -Q mediasync.inbox`.
 DATABASE_URL / REDIS_URL name servers to use (a scratch database is created and dropped);
 without them, throwaway embedded servers are started.
 """
@@ -55,7 +55,7 @@ CLOUDINARY_URL = (
     "cloudinary://bench-key:bench-secret@bench?upload_prefix=http://127.0.0.1:9"
 )
 WORKER_DESCRIPTION = (
-    f"{WORKERS} x `python -m mediasync.cli worker -c 1 --pool prefork -Q {INBOX_QUEUE}`"
+    f"{WORKERS} x `python -m mediasync worker -c 1 --pool prefork -Q {INBOX_QUEUE}`"
 )
 # uploads at 14:00, tag changes at 15:00, deletes at 16:00 (each newer than the last)
 _INSERT = """
@@ -327,7 +327,7 @@ def workers(settings: Settings, log_dir: Path, tag: str) -> Iterator[None]:
     started: list[subprocess.Popen[bytes]] = []
     try:
         for name in names:
-            command = [sys.executable, "-m", "mediasync.cli", "worker", "-c", "1"]
+            command = [sys.executable, "-m", "mediasync", "worker", "-c", "1"]
             command += ["--pool", "prefork", "-Q", INBOX_QUEUE, "-n", f"{name}@%h"]
             command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
             started.append(spawn(command, settings, log_dir / f"{name}.log"))

@@ -10,7 +10,7 @@ used over the measured seconds, to show it was not the bottleneck.
 
 DATABASE_URL / REDIS_URL name servers to use (a scratch database is created and dropped);
 without them, throwaway embedded servers are started. The worker and listener processes are
-`python -m mediasync.cli worker|listener`, exactly as deployed.
+`python -m mediasync worker|listener`, exactly as deployed.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def start_worker(
     settings: Settings, log_dir: Path, name: str
 ) -> subprocess.Popen[bytes]:
     """`mediasync worker -c 1` on the cleanup queue, in its own process group."""
-    command = [sys.executable, "-m", "mediasync.cli", "worker", "-c", "1"]
+    command = [sys.executable, "-m", "mediasync", "worker", "-c", "1"]
     command += ["-Q", CLEANUP_QUEUE, "-n", f"{name}@%h"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     return spawn(command, settings, log_dir / f"{name}.log")
@@ -233,7 +233,7 @@ def start_worker(
 def start_listener(
     settings: Settings, log_dir: Path, name: str
 ) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "mediasync.cli", "listener", "--name", name]
+    command = [sys.executable, "-m", "mediasync", "listener", "--name", name]
     return spawn(command, settings, log_dir / f"{name}.log")
 
 

@@ -1,6 +1,6 @@
 """Ingest latency: webhook POST to row visible in media_assets, end to end, at a steady rate.
 
-The real receiver (`python -m mediasync.cli receiver`) and one worker (`python -m mediasync.cli
+The real receiver (`python -m mediasync receiver`) and one worker (`python -m mediasync
 worker -c 2 -Q mediasync.inbox`) run as deployed; a paced sender (a few threads, each with a
 keep-alive http.client connection) posts unique, freshly signed upload notifications on a
 fixed schedule and records when each was sent. A notification's latency is its
@@ -142,7 +142,7 @@ def run(
         seconds=seconds,
         warmup_seconds=warmup,
         senders=senders,
-        worker=f"1 x `python -m mediasync.cli worker -c 2 -Q {INBOX_QUEUE}`",
+        worker=f"1 x `python -m mediasync worker -c 2 -Q {INBOX_QUEUE}`",
         target_p50_ms=TARGET_P50_MS,
         target_p99_ms=TARGET_P99_MS,
     )
@@ -307,10 +307,10 @@ def services(
     settings: Settings, port: int, log_dir: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
     """The worker and the receiver, ready; stopped on exit."""
-    worker = [sys.executable, "-m", "mediasync.cli", "worker", "-c", "2"]
+    worker = [sys.executable, "-m", "mediasync", "worker", "-c", "2"]
     worker += ["-Q", INBOX_QUEUE, "-n", "bench-ingest@%h"]
     worker += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-    receiver = [sys.executable, "-m", "mediasync.cli", "receiver", "--port", str(port)]
+    receiver = [sys.executable, "-m", "mediasync", "receiver", "--port", str(port)]
     started: list[subprocess.Popen[bytes]] = []
     try:
         for name, command in (("worker", worker), ("receiver", receiver)):

@@ -1,7 +1,7 @@
 """Memory benchmark: peak resident memory of each mediasync process over two runs of the
 same workload against the same processes, and its growth from the first run to the second.
 
-The receiver (`python -m mediasync.cli receiver`: gunicorn as shipped), one worker
+The receiver (`python -m mediasync receiver`: gunicorn as shipped), one worker
 (`worker -c 2` on every queue, as `mediasync dev` runs it), the listener and beat run as
 separate processes, with their shipped defaults; the Cloudinary emulator runs in this
 process. One run: N assets uploaded to the emulator through the SDK (setup, not sampled);
@@ -118,7 +118,7 @@ def processes(
     settings: Settings, port: int, log_dir: Path
 ) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     """The receiver, a worker, the listener and beat, ready; stopped on exit."""
-    cli = [sys.executable, "-m", "mediasync.cli"]
+    cli = [sys.executable, "-m", "mediasync"]
     started: dict[str, subprocess.Popen[bytes]] = {}
     try:
         started["receiver"] = spawn(

@@ -243,7 +243,7 @@ class Demo:
             [
                 sys.executable,
                 "-m",
-                "mediasync.cli",
+                "mediasync",
                 "reconcile",
                 "--full",
                 "--wait",

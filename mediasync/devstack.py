@@ -159,7 +159,7 @@ class DevStack:
         }
         for name in self.process_names:
             self._spawn(
-                name, [sys.executable, "-m", "mediasync.cli", *commands[name]], env
+                name, [sys.executable, "-m", "mediasync", *commands[name]], env
             )
         self.urls.update(
             receiver=receiver_url,

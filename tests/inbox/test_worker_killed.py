@@ -31,7 +31,7 @@ def start_worker(settings, log: Path, *, row_delay_ms: int | None = None):
     }
     if row_delay_ms:
         env["MEDIASYNC_APPLY_ROW_DELAY_MS"] = str(row_delay_ms)
-    command = [sys.executable, "-m", "mediasync.cli", "worker", "-c", "1"]
+    command = [sys.executable, "-m", "mediasync", "worker", "-c", "1"]
     command += ["--pool", "prefork", "-Q", INBOX_QUEUE, "--without-heartbeat"]
     with open(log, "ab") as out:
         # its own session, so the whole process group (parent and pool child) can be killed

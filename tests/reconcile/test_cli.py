@@ -23,7 +23,7 @@ def mediasync(cloud, committed_db, redis_url):
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "mediasync.cli", "reconcile", *args],
+            [sys.executable, "-m", "mediasync", "reconcile", *args],
             env=env,
             capture_output=True,
             text=True,
