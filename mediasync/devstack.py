@@ -158,9 +158,7 @@ class DevStack:
             "flower": ["flower", "--host", "127.0.0.1", "--port", str(flower_port)],
         }
         for name in self.process_names:
-            self._spawn(
-                name, [sys.executable, "-m", "mediasync", *commands[name]], env
-            )
+            self._spawn(name, [sys.executable, "-m", "mediasync", *commands[name]], env)
         self.urls.update(
             receiver=receiver_url,
             webhook=f"{receiver_url}/webhooks/cloudinary",
