@@ -60,6 +60,54 @@ class CloudinaryAccount:
 
 
 @dataclass(frozen=True)
+class DeleteScope:
+    """MEDIASYNC_DELETE_SCOPE: the assets mediasync may ever delete from Cloudinary, e.g.
+    `prefix:shop/,folder:products,tag:managed-by-app`. An asset is inside when any one item
+    matches: its public_id starts with a prefix, it lies in a folder (or below it), or it
+    carries a tag."""
+
+    prefixes: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: str) -> DeleteScope:
+        found: dict[str, list[str]] = {"prefix": [], "folder": [], "tag": []}
+        for item in raw.split(","):
+            kind, sep, value = item.strip().partition(":")
+            if not sep or kind not in found or not value.strip():
+                raise ValueError(
+                    f"{item.strip()!r} is not prefix:<text>, folder:<name> or tag:<name>"
+                )
+            found[kind].append(value.strip())
+        return cls(
+            tuple(found["prefix"]),
+            tuple(f.strip("/") for f in found["folder"]),
+            tuple(found["tag"]),
+        )
+
+    def contains(
+        self, public_id: str, folder: str | None, tags: Iterable[str] | None
+    ) -> bool:
+        if any(public_id.startswith(prefix) for prefix in self.prefixes):
+            return True
+        # a fixed-folder account has no folder field: the public_id's path is its folder
+        where = (folder if folder is not None else public_id.rpartition("/")[0]).strip(
+            "/"
+        )
+        if any(where == f or where.startswith(f + "/") for f in self.folders):
+            return True
+        return bool(set(tags or ()) & set(self.tags))
+
+    def describe(self) -> str:
+        return ",".join(
+            [f"prefix:{p}" for p in self.prefixes]
+            + [f"folder:{f}" for f in self.folders]
+            + [f"tag:{t}" for t in self.tags]
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     redis_url: str
@@ -92,6 +140,19 @@ class Settings:
     # Cleanup waits for an Admin API reset at most this far away (seconds) instead of
     # deleting one asset per call through destroy (see workers/cleanup/drain.py).
     cleanup_max_reset_wait_s: int = 60
+    # Delete guardrails (README "Safety", workers/cleanup/guard.py). The mass-delete breaker
+    # trips when more cleanups are queued within the window than the smaller of the two
+    # limits (never below BREAKER_FLOOR rows); 0 switches a limit (or, for the window, the
+    # breaker) off.
+    delete_breaker_window_s: int = 600
+    delete_breaker_max_rows: int = 500
+    delete_breaker_max_share: float = 0.10
+    # a cleanup is sent only this long after the delete (seconds): time to undo it
+    delete_delay_s: int = 0
+    # only assets inside it are ever deleted from Cloudinary; None: every asset
+    delete_scope: DeleteScope | None = None
+    # ask Cloudinary to purge CDN caches of deleted assets
+    delete_invalidate: bool = False
     # Testing aid only (MEDIASYNC_APPLY_ROW_DELAY_MS): the inbox apply sleeps this long after
     # each row, inside its transaction, so a test can kill a worker mid-batch. Leave it unset.
     apply_row_delay_ms: int = 0
@@ -197,6 +258,16 @@ class Settings:
             cleanup_max_reset_wait_s=_positive_int(
                 env, "MEDIASYNC_CLEANUP_MAX_RESET_WAIT", 60
             ),
+            delete_breaker_window_s=_whole(env, "MEDIASYNC_DELETE_BREAKER_WINDOW", 600),
+            delete_breaker_max_rows=_whole(
+                env, "MEDIASYNC_DELETE_BREAKER_MAX_ROWS", 500
+            ),
+            delete_breaker_max_share=_share_or_off(
+                env, "MEDIASYNC_DELETE_BREAKER_MAX_SHARE", 0.10
+            ),
+            delete_delay_s=_whole(env, "MEDIASYNC_DELETE_DELAY", 0),
+            delete_scope=_delete_scope(env),
+            delete_invalidate=_flag(env, "MEDIASYNC_DELETE_INVALIDATE"),
             apply_row_delay_ms=_positive_int(env, "MEDIASYNC_APPLY_ROW_DELAY_MS", 0),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
             or None,
@@ -215,6 +286,53 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number >= 0 (0: off)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must be 0 (off) or more, got {value}")
+    return value
+
+
+def _share_or_off(env: Mapping[str, str], name: str, default: float) -> float:
+    """A share in [0, 1] (0: off)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not 0 <= value <= 1:
+        raise SettingsError(f"{name} must be 0 (off) up to 1, got {value}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _delete_scope(env: Mapping[str, str]) -> DeleteScope | None:
+    raw = env.get("MEDIASYNC_DELETE_SCOPE", "").strip()
+    if not raw:
+        return None
+    try:
+        return DeleteScope.parse(raw)
+    except ValueError as exc:
+        raise SettingsError(f"MEDIASYNC_DELETE_SCOPE is malformed: {exc}") from None
 
 
 def _public_url(env: Mapping[str, str]) -> str | None:

@@ -166,19 +166,25 @@ def destroy_each(
     client: CloudinaryClient,
     rows: Sequence[ClaimedRow],
     policy: RetryPolicy,
+    *,
+    invalidate: bool = False,
 ) -> list[DeleteOutcome]:
     """Delete rows one call each through the Upload API, a few calls at a time."""
     with ThreadPoolExecutor(max_workers=policy.destroy_parallelism) as pool:
-        futures = [pool.submit(_destroy_one, client, row, policy) for row in rows]
+        futures = [
+            pool.submit(_destroy_one, client, row, policy, invalidate) for row in rows
+        ]
         return [future.result() for future in as_completed(futures)]
 
 
 def _destroy_one(
-    client: CloudinaryClient, row: ClaimedRow, policy: RetryPolicy
+    client: CloudinaryClient, row: ClaimedRow, policy: RetryPolicy, invalidate: bool
 ) -> DeleteOutcome:
     started = time.monotonic()
     try:
-        result = client.destroy(row.public_id, row.resource_type, row.delivery_type)
+        result = client.destroy(
+            row.public_id, row.resource_type, row.delivery_type, invalidate=invalidate
+        )
     except Exception as exc:  # the SDK raises plain Error/Exception for some statuses
         duration = (time.monotonic() - started) * 1000
         logger.warning("destroy of queue row %s failed: %s", row.id, exc)
