@@ -205,6 +205,10 @@ def process_env(settings: Settings) -> dict[str, str]:
         DATABASE_URL=settings.database_url,
         REDIS_URL=settings.redis_url,
         MEDIASYNC_LOG_LEVEL="WARNING",
+        # A 10,000-row DELETE is a mass delete by design here: the breaker's limits are set
+        # above it, explicitly, so its checks run (and are timed) without holding the burst.
+        MEDIASYNC_DELETE_BREAKER_MAX_ROWS="100000",
+        MEDIASYNC_DELETE_BREAKER_MAX_SHARE="1",
     )
     account = settings.cloudinary
     if account is not None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Double, Integer, Text, func
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, OID, TIMESTAMP
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Timestamp = TIMESTAMP(timezone=True)
@@ -109,6 +109,33 @@ class CleanupQueueItem(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    held_reason: Mapped[str | None] = mapped_column(Text)
+    released_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    released_by: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str | None] = mapped_column(Text)
+    folder: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+
+
+class DeleteBreaker(Base):
+    __tablename__ = "mediasync_delete_breaker"
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default="true")
+    tripped_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    reset_at: Mapped[datetime] = mapped_column(Timestamp, server_default="-infinity")
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+
+
+class DatabaseIdentity(Base):
+    __tablename__ = "mediasync_database_identity"
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default="true")
+    database_oid: Mapped[int] = mapped_column(OID)
+    database_name: Mapped[str] = mapped_column(Text)
+    system_identifier: Mapped[str | None] = mapped_column(Text)
+    cloud_name: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    adopted_by: Mapped[str | None] = mapped_column(Text)
 
 
 class SyncLogEntry(Base):

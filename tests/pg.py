@@ -12,7 +12,13 @@ def admin_conn(server_url: str) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(libpq_url(server_url), autocommit=True, connect_timeout=10)
 
 
-def create_database(server_url: str, name: str, template: str | None = None) -> str:
+def create_database(
+    server_url: str, name: str, template: str | None = None, *, adopt: bool = True
+) -> str:
+    """A new database, empty or a copy of `template`. A copy of a migrated database is
+    another database to mediasync, whose deletes it holds until an operator adopts it
+    (workers/cleanup/guard.py); the tests' copies are meant, so they are adopted, unless
+    `adopt` is False."""
     query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template:
         query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -20,7 +26,25 @@ def create_database(server_url: str, name: str, template: str | None = None) -> 
         )
     with admin_conn(server_url) as conn:
         conn.execute(query)
-    return with_database(server_url, name)
+    url = with_database(server_url, name)
+    if template and adopt:
+        with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+            conn.execute(_ADOPT)
+    return url
+
+
+# (the table exists once the template was migrated past 0009)
+_ADOPT = """
+DO $$
+BEGIN
+    IF to_regclass('mediasync_database_identity') IS NOT NULL THEN
+        UPDATE mediasync_database_identity i
+           SET database_oid = d.oid, database_name = d.datname
+          FROM pg_database d WHERE d.datname = current_database();
+    END IF;
+END;
+$$
+"""
 
 
 def drop_database(server_url: str, name: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloudinary_emulator import Emulator
 from workers.cleanup.calls import RetryPolicy
 from workers.cleanup.drain import CleanupPolicy
+from workers.cleanup.guard import Guardrails
 from workers.cleanup.listener import Listener
 from workers.config import CloudinaryAccount, Settings
 
@@ -21,6 +23,9 @@ from workers.config import CloudinaryAccount, Settings
 FAST = CleanupPolicy(
     retry=RetryPolicy(backoff_base_s=0.05, backoff_cap_s=0.2, max_rate_limit_wait_s=10)
 )
+# For tests of batching and faults that delete a few hundred rows at once: the mass-delete
+# breaker's limits above their volume (its own tests are in test_guardrails.py).
+BULK = replace(FAST, guardrails=Guardrails(max_rows=100_000, max_share=1.0))
 
 
 @pytest.fixture(scope="session")

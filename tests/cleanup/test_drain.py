@@ -2,7 +2,7 @@
 
 from sqlalchemy import text
 
-from tests.cleanup.conftest import FAST, queue_statuses, remaining, seed
+from tests.cleanup.conftest import BULK, FAST, queue_statuses, remaining, seed
 from workers.cleanup import drain as cleanup
 
 
@@ -18,7 +18,7 @@ def test_deleted_rows_are_removed_from_cloudinary_in_calls_of_at_most_100(
         session.execute(text("DELETE FROM media_assets"))
     cloud.client.reset_counters()
 
-    report = run_drain(sessions, cloudinary, governor)
+    report = run_drain(sessions, cloudinary, governor, policy=BULK)
 
     assert remaining(cloud) == []
     assert cloud.client.counters()["delete_resources"] == 3

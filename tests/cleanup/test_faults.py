@@ -5,7 +5,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from tests.cleanup.conftest import FAST, queue_statuses, remaining, seed
+from tests.cleanup.conftest import BULK, FAST, queue_statuses, remaining, seed
 from tests.waiting import wait_until
 from workers.cleanup import drain as cleanup
 from workers.operations import cleanup as cleanup_ops
@@ -220,7 +220,7 @@ def test_a_spent_budget_whose_reset_is_near_is_waited_for_not_destroyed(
     cloud.client.set_rate_limit(1000, remaining=0, reset_in=3)
     delete_all(sessions)
 
-    report = cleanup.drain(sessions, cloudinary, governor, holder="t", policy=FAST)
+    report = cleanup.drain(sessions, cloudinary, governor, holder="t", policy=BULK)
 
     # one refused call teaches the governor; the drain then stops to wait for the reset
     assert report.results == {"rate_limited": 100}
@@ -236,9 +236,12 @@ def test_a_spent_budget_whose_reset_is_near_is_waited_for_not_destroyed(
         ).all()
     # every row waits for the reset, none spent an attempt, none is due meanwhile
     assert rows == [("pending", 0, True, 250)]
-    assert cleanup.drain(sessions, cloudinary, governor, holder="t").batches == 0
+    assert (
+        cleanup.drain(sessions, cloudinary, governor, holder="t", policy=BULK).batches
+        == 0
+    )
 
-    drain_until_done(sessions, cloudinary, governor)
+    drain_until_done(sessions, cloudinary, governor, policy=BULK)
 
     counters = cloud.client.counters()
     assert (counters["delete_resources"], counters["destroy"]) == (1 + 3, 0)

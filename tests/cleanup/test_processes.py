@@ -3,7 +3,9 @@
 import os
 import signal
 import time
+from dataclasses import replace
 
+import pytest
 from sqlalchemy import text
 
 from bench import cleanup_drain
@@ -12,6 +14,15 @@ from tests.waiting import wait_until
 from workers.celery_app import configure
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.tasks import enqueue_drains
+
+
+@pytest.fixture
+def settings(settings):
+    """The cleanup tests' settings, with the mass-delete breaker's limits above this
+    module's volumes (its own tests are in test_guardrails.py)."""
+    return replace(
+        settings, delete_breaker_max_rows=100_000, delete_breaker_max_share=1.0
+    )
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_deletes_nothing_twice(

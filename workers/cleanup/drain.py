@@ -23,11 +23,13 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 import redis
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workers import pauses
 from workers.cleanup import calls as cleanup_calls
+from workers.cleanup import guard
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.calls import RetryPolicy
 from workers.cleanup.queue import ClaimedRow, DeleteOutcome
@@ -38,6 +40,12 @@ from workers.rate_governor import RateGovernor
 logger = logging.getLogger(__name__)
 
 SKIPPED_LIVE = "a live media_assets row has this identity again; the asset is kept"
+SKIPPED_SCOPE = "outside MEDIASYNC_DELETE_SCOPE ({scope}); the asset is kept"
+
+_DELAYED = text("""
+SELECT extract(epoch FROM min(created_at)) + :delay_s FROM cloudinary_cleanup_queue
+ WHERE status = 'pending' AND created_at > now() - make_interval(secs => :delay_s)
+""")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,9 @@ class CleanupPolicy:
     # Renew the lease of the batch in hand this often (it lapses after LEASE_S).
     renew_every_s: float = cleanup_queue.RENEW_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    guardrails: guard.Guardrails = field(default_factory=guard.Guardrails)
+    # ask Cloudinary to purge the CDN's copies too (MEDIASYNC_DELETE_INVALIDATE)
+    invalidate: bool = False
 
 
 @dataclass
@@ -60,6 +71,10 @@ class DrainReport:
     results: dict[str, int] = field(default_factory=dict)
     lease_lost: int = 0
     paused: bool = False
+    # a guardrail stopped every delete (workers/cleanup/guard.py): why
+    blocked: str | None = None
+    # the mass-delete breaker is tripped: only rows an operator released were sent
+    tripped: bool = False
     # stopped on the time budget with work left: send another drain
     more: bool = False
     # the earliest retry this drain scheduled (a Unix time), to wake a drain for it
@@ -110,6 +125,12 @@ def _one_batch(
         if pauses.is_paused(session):
             report.paused = True
             return False
+        cleanup_queue.take_turn(session)
+        admission = guard.admit(session, policy.guardrails)
+        report.tripped = report.tripped or admission.tripped
+        if admission.blocked is not None:
+            report.blocked = admission.blocked
+            return False
         use_admin = _acquire(governor)
         if not use_admin:
             reset = _near_reset(governor, policy.retry.max_rate_limit_wait_s)
@@ -117,7 +138,9 @@ def _one_batch(
                 _wait_for_reset(session, reset, report)
                 return False
         limit = policy.admin_batch if use_admin else policy.destroy_batch
-        rows = cleanup_queue.claim(session, token, limit)
+        rows = cleanup_queue.claim(session, token, limit, admission)
+        if not rows and admission.delay_s:
+            _wake_after_delay(session, admission.delay_s, report)
     if not rows:
         if use_admin:
             _refund(governor)
@@ -146,6 +169,13 @@ def _one_batch(
     return True
 
 
+def _wake_after_delay(session: Session, delay_s: int, report: DrainReport) -> None:
+    """Rows wait for MEDIASYNC_DELETE_DELAY: have a drain woken when the first is due."""
+    due_at = session.execute(_DELAYED, {"delay_s": delay_s}).scalar_one()
+    if due_at is not None:
+        report.wake_at(float(due_at))
+
+
 def _work(
     sessions: sessionmaker[Session],
     client: CloudinaryClient,
@@ -156,18 +186,38 @@ def _work(
 ) -> list[DeleteOutcome]:
     with sessions.begin() as session:
         live = cleanup_queue.live_public_ids(session, rows)
+    scope = policy.guardrails.scope
+    outside = {
+        r.id
+        for r in rows
+        if scope is not None and not scope.contains(r.public_id, r.folder, r.tags)
+    }
     outcomes = [
         DeleteOutcome(
             r, status="skipped", result="skipped", attempt_inc=0, error=SKIPPED_LIVE
         )
         for r in rows
         if r.public_id in live
+    ] + [
+        DeleteOutcome(
+            r,
+            status="skipped",
+            result="skipped",
+            attempt_inc=0,
+            error=SKIPPED_SCOPE.format(scope=scope.describe() if scope else ""),
+        )
+        for r in rows
+        if r.id in outside and r.public_id not in live
     ]
-    todo = [r for r in rows if r.public_id not in live]
+    todo = [r for r in rows if r.public_id not in live and r.id not in outside]
     if todo and use_admin:
-        outcomes += _delete_via_admin(client, governor, todo, policy.retry)
+        outcomes += _delete_via_admin(
+            client, governor, todo, policy.retry, policy.invalidate
+        )
     elif todo:
-        outcomes += cleanup_calls.destroy_each(client, todo, policy.retry)
+        outcomes += cleanup_calls.destroy_each(
+            client, todo, policy.retry, invalidate=policy.invalidate
+        )
     elif use_admin:
         _refund(governor)
     return outcomes
@@ -248,13 +298,14 @@ def _delete_via_admin(
     governor: RateGovernor,
     rows: list[ClaimedRow],
     retry: RetryPolicy,
+    invalidate: bool,
 ) -> list[DeleteOutcome]:
     head = rows[0]
     public_ids = sorted({r.public_id for r in rows})
     started = time.monotonic()
     try:
         result = client.delete_resources(
-            public_ids, head.resource_type, head.delivery_type
+            public_ids, head.resource_type, head.delivery_type, invalidate=invalidate
         )
     except Exception as exc:  # the SDK raises a plain Exception for unmapped statuses
         duration = (time.monotonic() - started) * 1000

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from workers import pauses
+from workers.cleanup import guard
 
 # A drain renews the lease of the batch it holds every RENEW_S (workers/cleanup/drain.py), so a
 # lease not renewed for LEASE_S means its worker died (or lost the database): the rows go
@@ -34,6 +35,9 @@ WITH head AS (
     SELECT resource_type, delivery_type
       FROM cloudinary_cleanup_queue
      WHERE status = 'pending' AND next_attempt_at <= now()
+       AND created_at <= now() - make_interval(secs => :delay_s)
+       AND (released_at IS NOT NULL OR NOT :tripped)
+       AND (id <= :max_id OR reason NOT IN ('hard_delete', 'soft_delete'))
      ORDER BY next_attempt_at, id
      LIMIT 1
        FOR UPDATE SKIP LOCKED
@@ -42,6 +46,9 @@ WITH head AS (
       FROM cloudinary_cleanup_queue q
       JOIN head USING (resource_type, delivery_type)
      WHERE q.status = 'pending' AND q.next_attempt_at <= now()
+       AND q.created_at <= now() - make_interval(secs => :delay_s)
+       AND (q.released_at IS NOT NULL OR NOT :tripped)
+       AND (q.id <= :max_id OR q.reason NOT IN ('hard_delete', 'soft_delete'))
      ORDER BY q.next_attempt_at, q.id
      LIMIT :limit
        FOR UPDATE OF q SKIP LOCKED
@@ -51,7 +58,7 @@ UPDATE cloudinary_cleanup_queue q
   FROM picked
  WHERE q.id = picked.id
 RETURNING q.id, q.media_asset_id, q.asset_id, q.public_id, q.resource_type,
-          q.delivery_type, q.reason, q.attempts, q.max_attempts
+          q.delivery_type, q.reason, q.attempts, q.max_attempts, q.folder, q.tags
 """)
 
 # Claims take turns (the lock is held only until the claiming transaction commits, a few
@@ -159,6 +166,9 @@ class ClaimedRow:
     reason: str
     attempts: int
     max_attempts: int
+    # the row's folder and tags when it was deleted (MEDIASYNC_DELETE_SCOPE)
+    folder: str | None = None
+    tags: tuple[str, ...] | None = None
 
     @property
     def source(self) -> str:
@@ -183,18 +193,54 @@ class DeleteOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def claim(session: Session, token: str, limit: int) -> list[ClaimedRow]:
-    """Lease up to `limit` due rows of one (resource_type, delivery_type).
+def claim(
+    session: Session,
+    token: str,
+    limit: int,
+    admission: guard.Admission | None = None,
+) -> list[ClaimedRow]:
+    """Lease up to `limit` due rows of one (resource_type, delivery_type) that the
+    guardrails admit (workers/cleanup/guard.py; None: every due row).
 
     Claims take turns, so each takes every unheld due row of its group up to `limit`, and a
     backlog of N rows costs ceil(N / limit) calls to Cloudinary, however many workers drain it.
     """
     session.execute(_CLAIM_TURN)
+    admission = admission or guard.Admission()
     rows = session.execute(
         _CLAIM,
-        {"token": token, "limit": limit},
+        {
+            "token": token,
+            "limit": limit,
+            "delay_s": admission.delay_s,
+            "tripped": admission.tripped,
+            # None: no bound (bigint's largest)
+            "max_id": admission.max_id if admission.max_id is not None else 2**63 - 1,
+        },
     )
-    return sorted((ClaimedRow(*row) for row in rows), key=lambda r: r.id)
+    claimed = [
+        ClaimedRow(
+            row.id,
+            row.media_asset_id,
+            row.asset_id,
+            row.public_id,
+            row.resource_type,
+            row.delivery_type,
+            row.reason,
+            row.attempts,
+            row.max_attempts,
+            folder=row.folder,
+            tags=tuple(row.tags or ()),
+        )
+        for row in rows
+    ]
+    return sorted(claimed, key=lambda r: r.id)
+
+
+def take_turn(session: Session) -> None:
+    """Wait for this transaction's turn to claim (held until it ends): the guardrails'
+    checks and the claim they admit then see no other claim in between."""
+    session.execute(_CLAIM_TURN)
 
 
 def live_public_ids(session: Session, rows: Sequence[ClaimedRow]) -> set[str]:

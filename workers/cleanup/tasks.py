@@ -17,7 +17,7 @@ from workers.celery_app import (
     worker_name,
 )
 from workers.cleanup import drain as cleanup
-from workers.cleanup import listener
+from workers.cleanup import guard, listener
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.calls import RetryPolicy
 from workers.cloudinary_client import CloudinaryClient
@@ -35,7 +35,12 @@ def _cloudinary() -> tuple[CloudinaryClient, RateGovernor, cleanup.CleanupPolicy
     settings = get_settings()
     client, governor = cloudinary(CALL_TIMEOUT_S)
     retry = RetryPolicy(max_rate_limit_wait_s=settings.cleanup_max_reset_wait_s)
-    return client, governor, cleanup.CleanupPolicy(retry=retry)
+    policy = cleanup.CleanupPolicy(
+        retry=retry,
+        guardrails=guard.Guardrails.from_settings(settings),
+        invalidate=settings.delete_invalidate,
+    )
+    return client, governor, policy
 
 
 def enqueue_drains(count: int, countdown: float | None = None) -> None:
