@@ -153,6 +153,11 @@ def delete_resources(
             if asset is not None and not keep_original:
                 store.remove(asset)
                 gone.append(asset)
+        if parse_bool(params.get("invalidate"), False):
+            deleted = [pid for pid, r in results.items() if r == "deleted"]
+            state.invalidations.record(
+                "delete_resources", resource_type, dtype, deleted
+            )
         notes = [payloads.delete(gone, state.account.api_key)] if gone else []
         state.notify(notes, param(params, "notification_url"))
     return ok(_deleted_body(results, resume is not None, resume))
@@ -168,13 +173,24 @@ def delete_by_asset_ids(state: State, req: Request) -> Response:
     store = state.store
     results: dict[str, str] = {}
     gone: list[Asset] = []
+    found: list[Asset] = []
     with store.lock:
         for asset_id in asset_ids:
             asset = store.by_asset_id(asset_id)
             results[asset_id] = "deleted" if asset is not None else "not_found"
+            if asset is not None:
+                found.append(asset)
             if asset is not None and not parse_bool(params.get("keep_original"), False):
                 store.remove(asset)
                 gone.append(asset)
+        if parse_bool(params.get("invalidate"), False):
+            # asset_ids may name several resource and delivery types: one entry each
+            for key in sorted({(a.resource_type, a.type) for a in found}):
+                state.invalidations.record(
+                    "delete_by_asset_ids",
+                    *key,
+                    [a.public_id for a in found if (a.resource_type, a.type) == key],
+                )
         notes = [payloads.delete(gone, state.account.api_key)] if gone else []
         state.notify(notes, param(params, "notification_url"))
     return ok(_deleted_body(results, False, None))

@@ -169,3 +169,9 @@ class EmulatorClient:
             timeout=timeout + self.timeout,
         )
         return bool(result["idle"])
+
+    def invalidations(self) -> list[dict[str, Any]]:
+        """The deletes that asked Cloudinary to purge the CDN (`invalidate=true`), oldest
+        first: {"endpoint", "resource_type", "type", "public_ids", "at"} each."""
+        result: list[dict[str, Any]] = self._call("GET", "invalidations")
+        return result

@@ -1,5 +1,5 @@
 """The unauthenticated test-control API under /_emulator/: reset, seed, inspect, faults,
-rate limit, notification settings and the delivery log."""
+rate limit, notification settings, the delivery log and the CDN invalidations asked for."""
 
 from __future__ import annotations
 
@@ -227,6 +227,10 @@ def wait_deliveries(state: State, req: Request) -> Response:
     return ok({"idle": state.outbox.wait_idle(timeout)})
 
 
+def invalidations(state: State, req: Request) -> Response:
+    return ok(state.invalidations.log())
+
+
 _ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "reset"): reset,
     ("POST", "seed"): seed,
@@ -243,4 +247,5 @@ _ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "deliveries"): deliveries,
     ("GET", "deliveries/wait"): wait_deliveries,
     ("POST", "deliveries/wait"): wait_deliveries,
+    ("GET", "invalidations"): invalidations,
 }

@@ -149,6 +149,9 @@ class Emulator:
     def wait_deliveries_idle(self, timeout: float = 10.0) -> bool:
         return self.state.outbox.wait_idle(timeout)
 
+    def invalidations(self) -> list[dict[str, Any]]:
+        return self.state.invalidations.log()
+
     def __enter__(self) -> Emulator:
         return self.start()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from cloudinary_emulator.config import Account
 from cloudinary_emulator.delivery import Outbox
 from cloudinary_emulator.faults import Counters, Faults
+from cloudinary_emulator.invalidations import Invalidations
 from cloudinary_emulator.payloads import Payload
 from cloudinary_emulator.ratelimit import RateLimiter
 from cloudinary_emulator.store import Asset, Store
@@ -50,6 +51,7 @@ class State:
     counters: Counters
     limiter: RateLimiter
     searches: ResultCache = field(default_factory=ResultCache)
+    invalidations: Invalidations = field(default_factory=Invalidations)
 
     def notify(self, payloads: list[Payload], url: str | None) -> None:
         """Queue notifications. Handlers call this while still holding the store lock,
@@ -64,3 +66,4 @@ class State:
         self.limiter.reset()
         self.outbox.reset()
         self.searches.clear()
+        self.invalidations.clear()

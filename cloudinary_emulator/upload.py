@@ -158,11 +158,14 @@ def destroy(state: State, req: Request, resource_type: str) -> Response:
     if not public_id:
         raise ApiError(400, "Missing required parameter - public_id")
     store = state.store
+    dtype = form.get("type") or "upload"
     with store.lock:
-        asset = store.get(resource_type, form.get("type") or "upload", public_id)
+        asset = store.get(resource_type, dtype, public_id)
         if asset is None:
             return ok({"result": "not found"})
         store.remove(asset)
+        if form.flag("invalidate", False):
+            state.invalidations.record("destroy", resource_type, dtype, [public_id])
         payload = payloads.delete([asset], state.account.api_key)
         state.notify([payload], form.get("notification_url"))
     return ok({"result": "ok"})
