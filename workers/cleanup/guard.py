@@ -80,6 +80,11 @@ SELECT count(*) AS queued, max(id) AS max_id FROM (
 ) w
 """)  # noqa: S608 -- constants of this module, no input
 
+_QUEUED = text(f"""
+SELECT count(*) FROM cloudinary_cleanup_queue
+ WHERE created_at > {_SINCE} AND reason IN ('hard_delete', 'soft_delete')
+""")  # noqa: S608 -- constants of this module, no input
+
 _LIVE_ASSETS = text("SELECT count(*) FROM media_assets WHERE deleted_at IS NULL")
 
 _TRIP = text("""
@@ -214,6 +219,8 @@ def _trip(
     queued: int,
     limit: int,
 ) -> None:
+    # the window was counted only up to what decides; the audit says how many there are
+    queued = int(session.execute(_QUEUED, params).scalar_one())
     sample = session.execute(_SAMPLE, {**params, "limit": SAMPLE_SIZE}).all()
     actors = session.execute(_ACTORS, {**params, "cap": queued + 1}).all()
     details = {
