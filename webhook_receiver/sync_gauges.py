@@ -1,9 +1,10 @@
-"""Sync gauges read at scrape time: queue backlogs, heartbeats, reconcile, Admin API budget.
+"""Sync gauges read at scrape time: queue backlogs, delete guardrails, heartbeats,
+reconcile, Admin API budget.
 
 One SQL round trip (workers.operations.queries.sync_snapshot, each part index-backed) and one
 Redis HGETALL per scrape. A failing source never breaks /metrics: its gauges are left out,
 the failure is logged, and `mediasync_sync_gauges_up{source=…}` says 0. The alert rules
-(deploy/alerts/mediasync-rules.yml) read six of these names; they must not change.
+(deploy/alerts/mediasync-rules.yml) read eight of these names; they must not change.
 
 Choices the alerts depend on:
 - the cleanup age counts from when the oldest pending row was queued (`created_at`, as
@@ -11,6 +12,9 @@ Choices the alerts depend on:
   API budget or a pause is what its alert is about; the inbox age counts from when the
   oldest pending row became due (`next_attempt_at`: a lost wake-up), as
   workers.inbox.batch.oldest_pending_age_s does; both 0 when there is none;
+- the breaker gauge is 1 from the trip until an operator's release or restore closes it
+  (`mediasync cleanup status`); the held gauge counts every held row, whichever guard
+  held it (the breaker, or a database copy not adopted), so it also catches a copy;
 - the listener age is the freshest listener's (one live listener keeps deletes flowing),
   and +Inf when no listener has ever reported or the last one stopped;
 - the canary age is +Inf until a worker has run the canary once;
@@ -130,6 +134,16 @@ def _database_gauges(snap: SyncSnapshot) -> Iterator[Metric]:
         "mediasync_cleanup_paused",
         "1 while an operator has paused Cloudinary deletes.",
         1.0 if snap.cleanup_paused else 0.0,
+    )
+    yield _gauge(
+        "mediasync_cleanup_held",
+        "cloudinary_cleanup_queue rows held for an operator by a delete guardrail.",
+        snap.cleanup_held,
+    )
+    yield _gauge(
+        "mediasync_cleanup_breaker_tripped",
+        "1 while the mass-delete breaker is tripped (deletes wait for an operator).",
+        1.0 if snap.cleanup_breaker_tripped else 0.0,
     )
     yield _gauge(
         "mediasync_listener_heartbeat_age_seconds",

@@ -20,6 +20,8 @@ REQUIRED_EXPRESSIONS = (
     "mediasync_canary_age_seconds > 300",
     "time() - mediasync_reconcile_last_finished_timestamp_seconds > 93600",
     "mediasync_admin_budget_remaining_ratio < 0.1",
+    "mediasync_cleanup_breaker_tripped == 1",
+    "mediasync_cleanup_held > 0",
 )
 METRIC = re.compile(r"\bmediasync_[a-z0-9_]+")
 DURATION = re.compile(r"(\d+(ms|s|m|h|d|w|y))+")

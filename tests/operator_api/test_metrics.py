@@ -24,6 +24,8 @@ EXTRA = {
     "mediasync_cleanup_pending",
     "mediasync_cleanup_failed",
     "mediasync_cleanup_paused",
+    "mediasync_cleanup_held",
+    "mediasync_cleanup_breaker_tripped",
     "mediasync_reconcile_drift",
     "mediasync_admin_budget_remaining",
 }
@@ -172,3 +174,35 @@ def test_multiprocess_exposition_includes_the_sync_gauges(settings, tmp_path):
     with receiver_app(shared) as app:
         samples = scrape(app.test_client())
     assert alert_metric_names() <= set(samples)
+
+
+def test_the_guardrail_gauges_follow_the_breaker_and_the_held_rows(client, sessions):
+    samples = scrape(client)
+    assert samples["mediasync_cleanup_breaker_tripped"] == 0
+    assert samples["mediasync_cleanup_held"] == 0
+
+    insert_assets(sessions, [{"public_id": f"h/{n}"} for n in range(4)])
+    run_sql(sessions, "DELETE FROM media_assets")
+    run_sql(sessions, "UPDATE mediasync_delete_breaker SET tripped_at = now()")
+    run_sql(
+        sessions,
+        "UPDATE cloudinary_cleanup_queue SET status = 'held',"
+        " held_reason = 'breaker: test' WHERE public_id <> 'h/0'",
+    )
+    samples = scrape(client)
+    assert samples["mediasync_cleanup_breaker_tripped"] == 1
+    assert samples["mediasync_cleanup_held"] == 3
+    # held rows are not pending: the backlog alert is not the one that fires for them
+    assert samples["mediasync_cleanup_pending"] == 1
+
+    run_sql(
+        sessions,
+        "UPDATE mediasync_delete_breaker SET tripped_at = NULL, reset_at = now()",
+    )
+    run_sql(
+        sessions,
+        "UPDATE cloudinary_cleanup_queue SET status = 'cancelled' WHERE status = 'held'",
+    )
+    samples = scrape(client)
+    assert samples["mediasync_cleanup_breaker_tripped"] == 0
+    assert samples["mediasync_cleanup_held"] == 0

@@ -262,6 +262,9 @@ SELECT
   (SELECT extract(epoch FROM now() - min(created_at)) FROM cloudinary_cleanup_queue
     WHERE status = 'pending') AS cleanup_oldest_pending_s,
   EXISTS (SELECT 1 FROM mediasync_pauses WHERE flow = 'cleanup') AS cleanup_paused,
+  (SELECT count(*) FROM cloudinary_cleanup_queue WHERE status = 'held') AS cleanup_held,
+  EXISTS (SELECT 1 FROM mediasync_delete_breaker WHERE tripped_at IS NOT NULL)
+    AS cleanup_breaker_tripped,
   (SELECT min(extract(epoch FROM now() - last_seen)) FROM mediasync_heartbeats
     WHERE name LIKE :listener_prefix) AS listener_age_s,
   (SELECT extract(epoch FROM now() - last_seen) FROM mediasync_heartbeats
@@ -287,6 +290,10 @@ class SyncSnapshot:
     # included: a delete held back that long is what the alert is for); 0 when none
     cleanup_oldest_pending_s: float
     cleanup_paused: bool
+    # rows a delete guardrail holds for an operator (workers/cleanup/guard.py): the
+    # mass-delete breaker, or a database not adopted
+    cleanup_held: int
+    cleanup_breaker_tripped: bool
     # the freshest listener's age (one live listener is enough); inf when none reported
     listener_age_s: float
     canary_age_s: float
@@ -313,6 +320,8 @@ def sync_snapshot(session: Session) -> SyncSnapshot:
         cleanup_failed=int(row["cleanup_failed"]),
         cleanup_oldest_pending_s=_seconds(row["cleanup_oldest_pending_s"], 0.0),
         cleanup_paused=bool(row["cleanup_paused"]),
+        cleanup_held=int(row["cleanup_held"]),
+        cleanup_breaker_tripped=bool(row["cleanup_breaker_tripped"]),
         listener_age_s=_seconds(row["listener_age_s"], math.inf),
         canary_age_s=_seconds(row["canary_age_s"], math.inf),
         full_reconcile_finished_at=_seconds(row["full_reconcile_finished_at"], 0.0),
