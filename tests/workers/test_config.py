@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from workers.config import CloudinaryAccount, Settings, SettingsError
+from workers.config import CloudinaryAccount, DeleteScope, Settings, SettingsError
 
 GOOD = {
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/app",
@@ -178,3 +178,122 @@ def test_cleanup_reset_wait_and_inbox_sweep_are_read_and_checked():
     ]:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({**GOOD, name: bad})
+
+
+def test_delete_guardrails_default_to_a_breaker_on_and_everything_else_off():
+    settings = Settings.from_env(GOOD)
+    assert settings.delete_breaker_window_s == 600
+    assert settings.delete_breaker_max_rows == 500
+    assert settings.delete_breaker_max_share == 0.10
+    assert settings.delete_delay_s == 0
+    assert settings.delete_scope is None
+    assert settings.delete_invalidate is False
+
+
+def test_delete_guardrails_are_read_and_0_switches_a_limit_off():
+    settings = Settings.from_env(
+        {
+            **GOOD,
+            "MEDIASYNC_DELETE_BREAKER_WINDOW": "0",
+            "MEDIASYNC_DELETE_BREAKER_MAX_ROWS": "2000",
+            "MEDIASYNC_DELETE_BREAKER_MAX_SHARE": "0",
+            "MEDIASYNC_DELETE_DELAY": "900",
+            "MEDIASYNC_DELETE_SCOPE": " prefix:shop/ , folder:/products/, tag:app ",
+            "MEDIASYNC_DELETE_INVALIDATE": "Yes",
+        }
+    )
+    assert settings.delete_breaker_window_s == 0
+    assert settings.delete_breaker_max_rows == 2000
+    assert settings.delete_breaker_max_share == 0.0
+    assert settings.delete_delay_s == 900
+    assert settings.delete_scope == DeleteScope(("shop/",), ("products",), ("app",))
+    assert settings.delete_invalidate is True
+    for off in ("", "0", "false", "no", "off"):
+        settings = Settings.from_env({**GOOD, "MEDIASYNC_DELETE_INVALIDATE": off})
+        assert settings.delete_invalidate is False
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MEDIASYNC_DELETE_BREAKER_WINDOW", "10m"),
+        ("MEDIASYNC_DELETE_BREAKER_WINDOW", "-1"),
+        ("MEDIASYNC_DELETE_BREAKER_MAX_ROWS", "many"),
+        ("MEDIASYNC_DELETE_BREAKER_MAX_ROWS", "-500"),
+        ("MEDIASYNC_DELETE_BREAKER_MAX_ROWS", "1.5"),
+        ("MEDIASYNC_DELETE_BREAKER_MAX_SHARE", "10%"),
+        ("MEDIASYNC_DELETE_BREAKER_MAX_SHARE", "1.5"),
+        ("MEDIASYNC_DELETE_BREAKER_MAX_SHARE", "-0.1"),
+        ("MEDIASYNC_DELETE_DELAY", "an hour"),
+        ("MEDIASYNC_DELETE_DELAY", "-60"),
+        ("MEDIASYNC_DELETE_SCOPE", "shop/"),
+        ("MEDIASYNC_DELETE_SCOPE", "path:shop/"),
+        ("MEDIASYNC_DELETE_SCOPE", "prefix:shop/,tag:"),
+        ("MEDIASYNC_DELETE_SCOPE", "folder:a,,tag:b"),
+        ("MEDIASYNC_DELETE_INVALIDATE", "maybe"),
+        ("MEDIASYNC_DELETE_INVALIDATE", "2"),
+    ],
+)
+def test_a_bad_delete_guardrail_is_refused_in_one_line_naming_it(name, value):
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({**GOOD, name: value})
+    message = str(refused.value)
+    assert message.startswith(name)
+    assert "\n" not in message
+
+
+def test_the_cli_stops_on_a_bad_delete_scope_with_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "mediasync", "migrate"],
+        env={"PATH": "/usr/bin:/bin", **GOOD, "MEDIASYNC_DELETE_SCOPE": "shop/"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "mediasync: configuration error: MEDIASYNC_DELETE_SCOPE is malformed"
+    )
+    assert "'shop/'" in line
+
+
+SCOPE = DeleteScope.parse("prefix:shop/,folder:products,tag:managed")
+
+
+@pytest.mark.parametrize(
+    ("public_id", "folder", "tags", "inside"),
+    [
+        # prefix: the public_id starts with it, whatever the folder
+        ("shop/shoe", "elsewhere", [], True),
+        ("shop", None, [], False),
+        ("workshop/shoe", None, [], False),
+        # folder: the folder itself and every folder below it, not a longer name
+        ("a1", "products", [], True),
+        ("a2", "products/shoes/red", [], True),
+        ("a3", "/products/", [], True),
+        ("a4", "products-old", [], False),
+        ("a5", "old/products", [], False),
+        # a fixed-folder account has no folder field: the public_id's path is the folder
+        ("products/x", None, [], True),
+        ("products/shoes/x", None, [], True),
+        ("products", None, [], False),
+        ("productsx/y", None, [], False),
+        # a dynamic-folder account's folder field wins over the public_id's path
+        ("products/x", "", [], False),
+        # tag: any one of the asset's tags
+        ("b1", None, ["other", "managed"], True),
+        ("b2", None, ["Managed"], False),
+        ("b3", None, None, False),
+        # outside every item
+        ("elsewhere/x", "elsewhere", ["other"], False),
+    ],
+)
+def test_delete_scope_matching(public_id, folder, tags, inside):
+    assert SCOPE.contains(public_id, folder, tags) is inside
+
+
+def test_delete_scope_describes_itself_as_it_is_written():
+    scope = DeleteScope.parse("tag:t, folder:/a/b/ ,prefix:p/,prefix:q")
+    assert scope.describe() == "prefix:p/,prefix:q,folder:a/b,tag:t"
+    assert DeleteScope.parse(scope.describe()) == scope
