@@ -13,6 +13,7 @@ from db.models import MediaAsset
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, inbox_row, live
 from workers.inbox import batch as inbox
+from workers.inbox import queue as inbox_queue
 from workers.inbox.batch import apply_batch
 
 FALLBACK = "applying row by row"
@@ -160,7 +161,7 @@ def test_concurrent_drains_leave_the_mirror_one_drain_would(sessions):
             add_notification(session, body)
             apply_batch(session, fetcher=None, limit=1)
     with sessions.begin() as session:
-        assert inbox.status_counts(session) == {
+        assert inbox_queue.status_counts(session) == {
             "pending": 0,
             "applied": 200,
             "ignored": 0,

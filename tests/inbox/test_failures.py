@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from db.models import WebhookInbox
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, inbox_row, live, log_for
-from workers.inbox import batch as inbox
+from workers.inbox import queue as inbox_queue
 from workers.inbox.batch import MAX_ATTEMPTS, apply_batch
 
 
@@ -47,33 +47,33 @@ def test_repeated_failure_ends_failed_and_retry_failed_brings_it_back(
     assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
     assert "boom" in row.last_error
     assert [e.status for e in log_for(db_session, bad)][-1] == "failed"
-    assert inbox.status_counts(db_session)["failed"] == 1
+    assert inbox_queue.status_counts(db_session)["failed"] == 1
 
     db_session.execute(text("DROP TRIGGER test_poison ON media_assets"))  # the fix
-    assert inbox.retry_failed(db_session, ids=[bad + 1000]) == 0
-    assert inbox.retry_failed(db_session) == 1
+    assert inbox_queue.retry_failed(db_session, ids=[bad + 1000]) == 0
+    assert inbox_queue.retry_failed(db_session) == 1
     apply_batch(db_session, fetcher=None)
     assert inbox_row(db_session, bad).status == "applied"
     assert live(db_session, "f/poison") is not None
 
 
 def test_status_counts_and_overdue_rows(db_session):
-    assert inbox.has_overdue(db_session, timedelta(0)) is False
+    assert inbox_queue.has_overdue(db_session, timedelta(0)) is False
     first = add_notification(db_session, p.upload("f/c1", 1))
     add_notification(db_session, p.eager("f/c1"))
     make_due(db_session, first)
-    assert inbox.has_overdue(db_session, timedelta(0)) is True
-    assert inbox.has_overdue(db_session, timedelta(seconds=30)) is False
-    assert inbox.oldest_pending_age_s(db_session) >= 1
-    assert inbox.status_counts(db_session) == {
+    assert inbox_queue.has_overdue(db_session, timedelta(0)) is True
+    assert inbox_queue.has_overdue(db_session, timedelta(seconds=30)) is False
+    assert inbox_queue.oldest_pending_age_s(db_session) >= 1
+    assert inbox_queue.status_counts(db_session) == {
         "pending": 2,
         "applied": 0,
         "ignored": 0,
         "failed": 0,
     }
     apply_batch(db_session, fetcher=None)
-    assert inbox.status_counts(db_session)["applied"] == 2
-    assert inbox.oldest_pending_age_s(db_session) is None
+    assert inbox_queue.status_counts(db_session)["applied"] == 2
+    assert inbox_queue.oldest_pending_age_s(db_session) is None
 
 
 def test_purge_removes_only_old_applied_and_ignored_rows(db_session):
@@ -89,7 +89,7 @@ def test_purge_removes_only_old_applied_and_ignored_rows(db_session):
         ),
         {"a": old, "b": ignored},
     )
-    assert inbox.purge_processed(db_session, 30) == 2
+    assert inbox_queue.purge_processed(db_session, 30) == 2
     remaining = set(db_session.scalars(select(WebhookInbox.id)))
     assert {recent, pending} <= remaining
     assert not {old, ignored} & remaining

@@ -10,8 +10,8 @@ from sqlalchemy import text
 from db.session import make_engine, make_sessionmaker
 from tests.inbox import payloads as p
 from tests.inbox.helpers import add_notification, inbox_row, live, log_for
-from workers.inbox import asset_store
 from workers.inbox.batch import apply_batch, drain
+from workers.inbox.locks import MAX_KEY_LOCKS
 
 
 def add_raw(session, raw: str, notification_type: str = "upload") -> int:
@@ -97,7 +97,7 @@ def test_a_public_id_too_long_for_the_index_fails_at_once(db_session):
 def test_a_delete_naming_thousands_of_assets_takes_a_bounded_number_of_locks(
     committed_db,
 ):
-    many = asset_store.MAX_KEY_LOCKS * 2
+    many = MAX_KEY_LOCKS * 2
     engine = make_engine(committed_db)
     sessions = make_sessionmaker(engine)
     try:

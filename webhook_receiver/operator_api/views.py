@@ -24,7 +24,7 @@ from webhook_receiver.operator_api.http import (
 )
 from webhook_receiver.operator_api.openapi import document
 from webhook_receiver.operator_api.state import EXTENSION, Operator, operator
-from workers.inbox import batch as inbox
+from workers.inbox import queue as inbox_queue
 from workers.inbox.tasks import wake
 from workers.operations import history
 from workers.operations import queries as ops_queries
@@ -119,7 +119,7 @@ def list_inbox() -> Response:
 @bp.post("/inbox/<int:inbox_id>/retry")
 def retry_inbox(inbox_id: int) -> tuple[Response, int]:
     with operator(current_app).sessions.begin() as session:
-        retried = inbox.retry_failed(session, [inbox_id])
+        retried = inbox_queue.retry_failed(session, [inbox_id])
         status = None if retried else ops_queries.inbox_status(session, inbox_id)
     if not retried:
         if status is None:

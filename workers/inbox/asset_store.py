@@ -4,14 +4,8 @@ read and changed in memory, and written back set-based.
 Rows are keyed by Cloudinary's asset_id (one row per asset, whatever names it takes); a name
 (identity) is locked and loaded with every row that has it, the name's holder register
 (media_asset_holders) and the cleanup rows that say this database deleted an asset. A key
-the batch did not name up front (an Admin API answer, a folder rename) is locked and loaded
-on first use, so nothing is ever decided from a partial view.
-
-Locks: one advisory lock per asset_id and per name, taken in sorted order, under a shared
-lock every apply holds; a batch naming more than MAX_KEY_LOCKS keys (one delete
-notification may list thousands of assets) takes that lock exclusively instead, so the locks
-a transaction holds stay bounded whatever a notification contains.
-
+the batch did not name up front (an Admin API answer, a folder rename) is locked
+(workers/inbox/locks.py) and loaded on first use: nothing is decided from a partial view.
 `settle` turns the registers into deleted_at / sync_status (workers/inbox/registers.py); `flush`
 writes the changed and new rows and the changed holders.
 """
@@ -31,21 +25,7 @@ from workers import sql
 from workers.inbox import asset_row, registers
 from workers.inbox.asset_row import AssetRow
 from workers.inbox.events import Identity
-
-# Past this many keys a batch locks the whole apply instead (see the module's docstring).
-MAX_KEY_LOCKS = 2000
-_APPLY_LOCK = 0x6D65_6469_6173_796E  # "mediasyn": every apply holds it, shared or not
-
-_LOCK_ALL = text("SELECT pg_advisory_xact_lock(:key)")
-# Sorted by lock hash, so two batches naming the same keys cannot take them in opposite
-# orders (a deadlock PostgreSQL would have to break).
-_KEY_LOCKS = """(SELECT count(pg_advisory_xact_lock(h))
-  FROM (SELECT DISTINCT hashtextextended(k, 0) AS h
-          FROM json_array_elements_text(CAST(:keys AS json)) AS k ORDER BY h) locks)"""
-_LOCK = text(f"SELECT {_KEY_LOCKS}")
-# The first keys of a batch with the shared apply lock, in one round trip (a batch of a
-# few rows, as a steady flow makes them, pays for every statement).
-_LOCK_FIRST = text(f"SELECT pg_advisory_xact_lock_shared(:key), {_KEY_LOCKS}")
+from workers.inbox.locks import BatchLocks
 
 
 def _named_by_keys(table: str) -> str:
@@ -54,17 +34,14 @@ def _named_by_keys(table: str) -> str:
     type comes along, harmless: nothing is decided about a name not loaded) or asset_ids
     (:asset_ids).
 
-    By public_id alone: joined on the identities as well, the planner (its row estimate of
-    the json function a guess) chose a nested loop that tested every public_id against
-    the whole array per identity, 50 ms per 500-row batch instead of 2 ms.
+    By public_id alone: joined on the identities as well, the planner chose a nested loop
+    testing every public_id against the whole array (50 ms per 500-row batch, not 2 ms).
 
-    `= ANY(ARRAY(...))`, not `IN (...)` or a join on the json function alone: the planner
-    guesses a set-returning function's rows (100, or thousands after a join) and would
-    answer with a scan of the whole table (or index) per batch; an array is probed through
-    the indexes (public_id leads the identity indexes), in the apply's index-scans-only
-    transaction (workers/inbox/batch.py) whatever the table's statistics say. UNION ALL: the
-    outer `= ANY` does not mind a repeated id, and a UNION's de-duplication had PostgreSQL
-    18 walk the whole primary key for the ids in order rather than probe the asset_id index.
+    `= ANY(ARRAY(...))`, not `IN (...)` or a join on the json function: the planner guesses
+    a set-returning function's rows and would scan the whole table per batch; an array is
+    probed through the indexes (public_id leads the identity indexes) whatever the
+    statistics say. UNION ALL: the outer `= ANY` does not mind a repeated id, and a UNION's
+    de-duplication had PostgreSQL 18 walk the whole primary key.
     """
     return f"""id = ANY(ARRAY(
     SELECT t.id FROM {table} t
@@ -101,6 +78,9 @@ SELECT h.asset_id, NULL, NULL, NULL, h.public_id, h.resource_type, h.delivery_ty
 """)  # noqa: S608 -- constants of this module
 
 # The holders the batch changed (workers/inbox/queries.sql).
+# the cleanup rows that deleted nothing: the row was restored before the cleanup ran (by
+# the host app: skipped; by an operator: cancelled)
+_NOT_DELETED = ("skipped", "cancelled")
 _WRITE_HOLDERS = text(sql.load("workers.inbox")["write_holders"])
 
 
@@ -125,11 +105,7 @@ class AssetStore:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        # past MAX_KEY_LOCKS keys (a batch's first load, or as it grows) the apply lock is
-        # taken exclusively and no key is locked one by one
-        self._exclusive = False
-        self._locked_apply = False
-        self._key_locks = 0
+        self._locks = BatchLocks(session)
         self._rows: dict[int, AssetRow] = {}  # by id: each stored row is one object
         self._stored: dict[int, tuple[object, ...]] = {}  # by id: its values as stored
         self._new: list[AssetRow] = []
@@ -165,7 +141,7 @@ class AssetStore:
         new_asset_ids = sorted({a for a in asset_ids if a} - self._asset_ids)
         if not new_identities and not new_asset_ids:
             return
-        self._lock(
+        self._locks.lock(
             [f"i:{i.lock_key}" for i in new_identities]
             + [f"a:{a}" for a in new_asset_ids]
         )
@@ -196,8 +172,7 @@ class AssetStore:
                 # (a name of the same public_id but another type comes along: not ours)
                 if identity in named:
                     self.claim(identity, found.asset_id, found.stamp, write=False)
-            elif found.status != "skipped" and found.asset_id:
-                # `skipped`: the row was restored before the cleanup ran, so not deleted
+            elif found.status not in _NOT_DELETED and found.asset_id:
                 held = self._deleted_here.get(found.asset_id)
                 deleted = registers.host_deleted(found.created_at, found.version)
                 if held is None or deleted[0] > held[0]:
@@ -213,22 +188,6 @@ class AssetStore:
         named otherwise than its event says): up front with the batch's keys, rather than
         one by one as events reach them, which is when two workers can deadlock."""
         self.load([identity_of(row) for row in self._rows.values()])
-
-    def _lock(self, keys: list[str]) -> None:
-        if self._exclusive and self._locked_apply:
-            return  # the whole apply is this transaction's
-        if not self._exclusive and self._key_locks + len(keys) > MAX_KEY_LOCKS:
-            # (taken after a shared one, it waits for the other applies to finish)
-            self._exclusive, self._locked_apply = True, False
-        if self._exclusive:
-            self._locked_apply = True
-            self.session.execute(_LOCK_ALL, {"key": _APPLY_LOCK})
-            return
-        first = not self._locked_apply
-        self._locked_apply = True
-        self._key_locks += len(keys)
-        lock = _LOCK_FIRST if first else _LOCK
-        self.session.execute(lock, {"key": _APPLY_LOCK, "keys": json_codec.dumps(keys)})
 
     def _adopt(self, result: Iterable[Any]) -> list[AssetRow]:
         """Rows from the database, as the objects already held where there are any (what

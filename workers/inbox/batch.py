@@ -1,4 +1,5 @@
-"""The webhook inbox as a queue: claim due rows in batches, apply them, record, retry, purge.
+"""The webhook inbox as a queue: claim due rows in batches, apply them, record the outcome
+(retries, counts and the purge: workers/inbox/queue.py).
 
 A batch is one transaction: claimed with FOR UPDATE SKIP LOCKED (any number of workers),
 applied together (a handful of statements for the whole batch), with each row's status and
@@ -16,16 +17,15 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import psycopg
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db import json_codec
-from db.models import WebhookInbox
 from workers import sql
 from workers.inbox import events
 from workers.inbox import records as inbox_record
@@ -46,7 +46,6 @@ BATCH_SIZE = 500
 MAX_ATTEMPTS = 5
 # Tries of a batch that lost a deadlock before it goes row by row.
 CONFLICT_ATTEMPTS = 3
-STATUSES = ("pending", "applied", "ignored", "failed")
 
 _SETTINGS = text(
     # Everything this transaction deletes, Cloudinary deleted first: queue no cleanup.
@@ -387,74 +386,3 @@ def drain(
             on_backlog()
             on_backlog = None
     return DrainResult(claimed, True, retry_in)
-
-
-def retry_failed(session: Session, ids: list[int] | None = None) -> int:
-    """Put failed rows (all, or these ids) back to pending, due now; returns how many.
-
-    The caller commits and then wakes the apply (tasks.inbox.apply_inbox.delay()).
-    """
-    query = (
-        update(WebhookInbox)
-        .where(WebhookInbox.status == "failed")
-        .values(status="pending", attempts=0, next_attempt_at=func.now())
-    )
-    if ids is not None:
-        query = query.where(WebhookInbox.id.in_(ids))
-    return len(session.execute(query.returning(WebhookInbox.id)).all())
-
-
-def status_counts(session: Session) -> dict[str, int]:
-    counts = dict.fromkeys(STATUSES, 0)
-    rows = session.execute(
-        select(WebhookInbox.status, func.count()).group_by(WebhookInbox.status)
-    )
-    for status, count in rows:
-        counts[status] = count
-    return counts
-
-
-def oldest_pending_age_s(session: Session) -> float | None:
-    """Seconds the oldest due row has waited (an SLO signal: stuck wake-ups show here)."""
-    age = session.scalar(
-        select(
-            func.extract("epoch", func.now() - func.min(WebhookInbox.next_attempt_at))
-        ).where(
-            WebhookInbox.status == "pending", WebhookInbox.next_attempt_at <= func.now()
-        )
-    )
-    return None if age is None else float(age)
-
-
-def has_overdue(session: Session, older_than: timedelta) -> bool:
-    """Whether a pending row has been due for longer than `older_than` (a lost wake-up)."""
-    return bool(
-        session.scalar(
-            select(
-                select(WebhookInbox.id)
-                .where(
-                    WebhookInbox.status == "pending",
-                    WebhookInbox.next_attempt_at <= func.now() - older_than,
-                )
-                .exists()
-            )
-        )
-    )
-
-
-def purge_processed(session: Session, older_than_days: int, limit: int = 10_000) -> int:
-    """Delete up to `limit` applied/ignored rows older than the retention; returns how many.
-
-    Failed rows stay until an operator retries them.
-    """
-    doomed = (
-        select(WebhookInbox.id)
-        .where(
-            WebhookInbox.status.in_(("applied", "ignored")),
-            WebhookInbox.applied_at < func.now() - timedelta(days=older_than_days),
-        )
-        .limit(limit)
-        .scalar_subquery()
-    )
-    result = session.execute(delete(WebhookInbox).where(WebhookInbox.id.in_(doomed)))
-    return int(getattr(result, "rowcount", 0))

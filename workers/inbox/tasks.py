@@ -25,6 +25,7 @@ from workers.celery_app import (
 )
 from workers.config import Settings
 from workers.inbox import batch as inbox
+from workers.inbox import queue as inbox_queue
 from workers.inbox import wakeup
 from workers.inbox.refetch import BudgetedFetcher
 
@@ -66,7 +67,7 @@ def apply_inbox(inbox_id: int | None = None) -> int:
 def sweep_inbox(overdue_s: float = SWEEP_OVERDUE_S) -> bool:
     """Wake one drain if rows have been due for longer than `overdue_s` (lost wake-ups)."""
     with session_scope() as session:
-        overdue = inbox.has_overdue(session, timedelta(seconds=overdue_s))
+        overdue = inbox_queue.has_overdue(session, timedelta(seconds=overdue_s))
     if overdue:
         wake()
     return overdue
@@ -78,7 +79,7 @@ def purge_inbox() -> int:
     days, total, limit = get_settings().log_retention_days, 0, 10_000
     while True:
         with session_scope() as session:
-            deleted = inbox.purge_processed(session, days, limit=limit)
+            deleted = inbox_queue.purge_processed(session, days, limit=limit)
         total += deleted
         if deleted < limit:
             return total
