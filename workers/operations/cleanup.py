@@ -1,4 +1,5 @@
-"""Operator-facing cleanup functions: status, retry-failed, pause/resume, sweep.
+"""Operator-facing cleanup functions: status, retry-failed, pause/resume, sweep (the
+decisions on held deletes are in deletes.py).
 
 The CLI (`mediasync cleanup …`) and the operator HTTP API call these. Each takes a Session
 and never commits; enqueueing the follow-up drain is the caller's job, after its commit.
@@ -15,11 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.listener import ListenerHeartbeat, listener_heartbeats
 from workers.cleanup.queue import SweepResult, sweep
+from workers.config import Settings
 from workers.pauses import CLEANUP_FLOW, is_paused, pause, resume
 
 __all__ = [
@@ -33,7 +36,30 @@ __all__ = [
     "sweep",
 ]
 
-STATUSES = ("pending", "processing", "completed", "failed", "skipped")
+STATUSES = (
+    "pending",
+    "processing",
+    "completed",
+    "failed",
+    "skipped",
+    "held",
+    "cancelled",
+)
+EVERY_ASSET = "every asset"  # the scope without MEDIASYNC_DELETE_SCOPE
+
+_BREAKER = text("SELECT tripped_at, details FROM mediasync_delete_breaker")
+
+# The recorded database against the current one (workers/cleanup/guard.py holds deletes
+# when they differ). The cluster's identifier is compared only where both are readable.
+_IDENTITY = text("""
+SELECT i.database_name, i.database_oid, i.system_identifier, i.cloud_name, i.recorded_at,
+       i.adopted_by, d.datname AS current_name,
+       i.database_oid = d.oid AND i.database_name = d.datname AS same_database
+  FROM mediasync_database_identity i, pg_database d
+ WHERE d.datname = current_database()
+""")
+
+_SYSTEM_IDENTIFIER = text("SELECT system_identifier::text FROM pg_control_system()")
 
 
 @dataclass(frozen=True)
@@ -47,15 +73,24 @@ class CleanupStatus:
     paused_by: str | None
     pause_reason: str | None
     listeners: list[ListenerHeartbeat] = field(default_factory=list)
+    # the mass-delete breaker: {"tripped", "tripped_at", "details"}
+    breaker: dict[str, Any] = field(default_factory=dict)
+    # the database deletes are allowed from: {"database_name", "matches", "adopted_by", …};
+    # None when no identity is recorded (the next drain records this one)
+    identity: dict[str, Any] | None = None
+    scope: str | None = None  # None: status was not given the settings
+    delay_s: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         values = asdict(self)
         values["paused_at"] = self.paused_at.isoformat() if self.paused_at else None
         values["listeners"] = [beat.as_dict() for beat in self.listeners]
-        return values
+        ready: dict[str, Any] = _json_ready(values)
+        return ready
 
 
-def status(session: Session) -> CleanupStatus:
+def status(session: Session, settings: Settings | None = None) -> CleanupStatus:
+    """The queue, the pause, the guardrails; the scope and delay from `settings`."""
     counts = dict.fromkeys(STATUSES, 0)
     for name, count in session.execute(
         text("SELECT status, count(*) FROM cloudinary_cleanup_queue GROUP BY status")
@@ -90,7 +125,61 @@ def status(session: Session) -> CleanupStatus:
         paused_by=pause_row[1] if pause_row else None,
         pause_reason=pause_row[2] if pause_row else None,
         listeners=listener_heartbeats(session),
+        breaker=_breaker(session),
+        identity=_identity(session),
+        scope=_scope(settings),
+        delay_s=settings.delete_delay_s if settings else None,
     )
+
+
+def _breaker(session: Session) -> dict[str, Any]:
+    found = session.execute(_BREAKER).one_or_none()
+    tripped_at = found.tripped_at if found else None
+    return {
+        "tripped": tripped_at is not None,
+        "tripped_at": tripped_at,
+        "details": dict(found.details) if found and tripped_at else {},
+    }
+
+
+def _identity(session: Session) -> dict[str, Any] | None:
+    found = session.execute(_IDENTITY).mappings().one_or_none()
+    if found is None:
+        return None
+    recorded = dict(found)
+    matches = bool(recorded.pop("same_database"))
+    if matches and recorded["system_identifier"] is not None:
+        current = system_identifier(session)
+        matches = current is None or current == recorded["system_identifier"]
+    recorded["database_oid"] = int(recorded["database_oid"])
+    return recorded | {"matches": matches}
+
+
+def system_identifier(session: Session) -> str | None:
+    """This cluster's identifier, or None where this role may not read it."""
+    try:
+        with session.begin_nested():
+            value = session.execute(_SYSTEM_IDENTIFIER).scalar_one()
+    except DBAPIError:  # no privilege to read it: the oid and name still tell
+        return None
+    return str(value) if value is not None else None
+
+
+def _scope(settings: Settings | None) -> str | None:
+    if settings is None:
+        return None
+    scope = settings.delete_scope
+    return scope.describe() if scope is not None else EVERY_ASSET
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(item) for item in value]
+    return value
 
 
 def retry_failed(session: Session, ids: Sequence[int] | None = None) -> list[int]:
