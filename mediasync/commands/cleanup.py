@@ -1,14 +1,20 @@
-"""`mediasync cleanup status|sweep|retry-failed|pause|resume`: operate the cleanup queue."""
+"""`mediasync cleanup status|sweep|retry-failed|pause|resume|release|restore|adopt`: operate
+the cleanup queue, and decide on the deletes the guardrails hold."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
+import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.config import Settings
+
+if TYPE_CHECKING:  # the module itself is imported when the command runs
+    from workers.operations.deletes import Restored
 
 
 def register(subparsers: Any) -> None:
@@ -39,18 +45,52 @@ def register(subparsers: Any) -> None:
     )
     pause.add_argument("--reason", default=None, help="shown by `cleanup status`")
     actions.add_parser("resume", help="lift the pause and drain what waited")
+    _selection_args(
+        actions.add_parser(
+            "release", help="send held deletes (even while the breaker is tripped)"
+        )
+    )
+    _selection_args(
+        actions.add_parser(
+            "restore",
+            help="give held (or pending) deletes' rows back and cancel the deletes",
+            description="A soft-deleted row is undeleted; a hard-deleted one is re-created "
+            "from Cloudinary (needs CLOUDINARY_URL and REDIS_URL: Admin API calls, "
+            "within the shared budget).",
+        )
+    )
+    actions.add_parser(
+        "adopt",
+        help="record this database as the one mediasync serves; send the deletes held "
+        "because it was not",
+    )
     parser.set_defaults(handler=run)
+
+
+def _selection_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all", action="store_true", help="every row that qualifies")
+    parser.add_argument(
+        "--id", dest="ids", type=int, action="append", help="a queue id (repeatable)"
+    )
+    parser.add_argument("--prefix", help="rows whose public_id starts with this")
+    parser.add_argument("--before", help="rows queued before this ISO 8601 time (UTC)")
+    parser.add_argument("--after", help="rows queued after this ISO 8601 time (UTC)")
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     from workers.celery_app import configure, session_scope, worker_name
     from workers.operations import cleanup as cleanup_ops
 
-    settings = Settings.from_env(os.environ, required=("DATABASE_URL",))
+    required: tuple[str, ...] = ("DATABASE_URL",)
+    if args.action == "restore":  # hard deletes are re-created from Cloudinary
+        required += ("REDIS_URL", "CLOUDINARY_URL")
+    settings = Settings.from_env(os.environ, required=required)
     configure(settings)
+    if args.action in ("release", "restore", "adopt"):
+        return decide(args, settings)
     if args.action == "status":
         with session_scope() as session:
-            report = cleanup_ops.status(session).as_dict()
+            report = cleanup_ops.status(session, settings).as_dict()
         report["admin_budget"] = _budget(settings)
         _print_status(report, as_json=args.json)
         return 0
@@ -76,6 +116,76 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         f" {result.due} rows due" + (" (paused)" if result.paused else "")
     )
     return 0 if result.paused else _kick(settings, "sweep")
+
+
+def decide(args: argparse.Namespace, settings: Settings) -> int:
+    """release, restore or adopt; one line of result, or of why nothing changed."""
+    from workers.celery_app import cloudinary, session_scope
+    from workers.operations import deletes
+
+    by = operator_name()
+    what = f"cleanup {args.action}"
+    if args.action == "adopt":
+        cloud_name = settings.cloudinary.cloud_name if settings.cloudinary else None
+        with session_scope() as session:
+            adopted = deletes.adopt(session, by, cloud_name)
+        print(
+            f"adopted database {adopted.database_name} (oid {adopted.database_oid})"
+            f" for cloud {adopted.cloud_name or '(recorded by the next drain)'};"
+            f" {len(adopted.requeued)} held deletes requeued"
+        )
+        return _kick(settings, what) if adopted.requeued else 0
+    try:
+        selection = deletes.Selection(
+            every=args.all,
+            ids=tuple(args.ids or ()),
+            prefix=args.prefix,
+            before=deletes.parse_time(args.before) if args.before else None,
+            after=deletes.parse_time(args.after) if args.after else None,
+        )
+        with session_scope() as session:
+            if args.action == "release":
+                released = deletes.release(session, selection, by)
+            else:
+                client, governor = cloudinary(timeout_s=30.0)
+                restored = deletes.restore(session, selection, by, client, governor)
+    except deletes.BadSelection as exc:
+        print(f"mediasync {what}: {exc}", file=sys.stderr)
+        return 2
+    except deletes.SelectionError as exc:  # unknown ids, wrong states: nothing changed
+        print(f"mediasync {what}: {exc}; nothing changed", file=sys.stderr)
+        return 1
+    if args.action == "release":
+        print(
+            f"released {len(released.ids)} held deletes"
+            + (f": {released.ids}" if 0 < len(released.ids) <= 20 else "")
+            + ("; the breaker is reset" if released.breaker_reset else "")
+        )
+        return _kick(settings, what) if released.ids else 0
+    print(_restored_line(restored))
+    return 0
+
+
+def _restored_line(result: Restored) -> str:
+    line = (
+        f"restored {len(result.ids)} rows: {result.restored_soft} undeleted,"
+        f" {result.recreated} re-created from Cloudinary, {result.already_live} already"
+        f" live, {result.missing} gone from Cloudinary (cancelled, no row)"
+    )
+    if result.unresolved:
+        line += f"; {result.unresolved} unreadable answers left held"
+    if result.left:
+        line += f"; {result.left} left held ({result.stopped}): restore again later"
+    return line + ("; the breaker is reset" if result.breaker_reset else "")
+
+
+def operator_name() -> str:
+    """Who to record as having decided: the login and the host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name in this container
+        user = "unknown"
+    return f"cli:{user}@{socket.gethostname()}"
 
 
 def _kick(settings: Settings, what: str) -> int:
@@ -134,6 +244,7 @@ def _print_status(report: dict[str, Any], *, as_json: bool) -> None:
         )
     else:
         print("not paused")
+    _print_guardrails(report)
     listeners = report["listeners"]
     if not listeners:
         print("listeners: none (deletes wait for the 30 s sweep)")
@@ -155,4 +266,38 @@ def _print_status(report: dict[str, Any], *, as_json: bool) -> None:
         print(
             f"admin budget: {budget['remaining']}/{budget['limit']} left"
             f" (reserve {budget['reserve']}), resets {budget['reset_at']}"
+        )
+
+
+def _print_guardrails(report: dict[str, Any]) -> None:
+    breaker, held = report["breaker"], report["counts"]["held"]
+    if breaker["tripped"]:
+        details = breaker["details"]
+        print(
+            f"breaker: TRIPPED since {breaker['tripped_at']}"
+            f" ({details.get('queued', '?')} queued > limit {details.get('limit', '?')})"
+        )
+    else:
+        print("breaker: closed")
+    print(
+        f"held: {held}"
+        + (" (decide: mediasync cleanup release|restore|adopt)" if held else "")
+    )
+    print(f"scope: {report['scope']}; delay: {report['delay_s']} s")
+    identity = report["identity"]
+    if identity is None:
+        print("database: none recorded (the next drain records this one)")
+    elif identity["matches"]:
+        print(
+            f"database: {identity['database_name']} is the recorded one"
+            + (
+                f", adopted by {identity['adopted_by']}"
+                if identity["adopted_by"]
+                else ""
+            )
+        )
+    else:
+        print(
+            f"database: NOT the recorded one ({identity['database_name']}):"
+            " deletes are held until `mediasync cleanup adopt`"
         )

@@ -110,3 +110,145 @@ def test_the_listener_command_stops_cleanly_on_sigterm(settings, sessions, tmp_p
     logged = log.read_text()
     assert "listener cli-test: listening" in logged
     assert "listener cli-test: stopped" in logged
+
+
+# -- decisions on held deletes: release, restore, adopt ----------------------------------
+
+
+def queue_held_rows(sessions, public_ids, how="DELETE FROM media_assets"):
+    """Mirror rows deleted (by `how`) and their cleanups held; the queue ids."""
+    with sessions.begin() as session:
+        session.execute(
+            text(
+                "INSERT INTO media_assets (public_id) SELECT unnest(CAST(:p AS text[]))"
+            ),
+            {"p": public_ids},
+        )
+        session.execute(text(how))
+        session.execute(
+            text(
+                "UPDATE cloudinary_cleanup_queue SET status = 'held',"
+                " held_reason = 'breaker: test'"
+            )
+        )
+        return (
+            session.execute(text("SELECT id FROM cloudinary_cleanup_queue ORDER BY id"))
+            .scalars()
+            .all()
+        )
+
+
+def cleanup_rows(sessions):
+    with sessions.begin() as session:
+        rows = session.execute(
+            text(
+                "SELECT id, status, released_by, held_reason"
+                " FROM cloudinary_cleanup_queue ORDER BY id"
+            )
+        )
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_release_by_id_sends_that_row_and_records_who(env, sessions, capsys):
+    ids = queue_held_rows(sessions, ["rel/1", "rel/2"])
+
+    assert main(["cleanup", "release", "--id", str(ids[0])]) == 0
+
+    assert f"released 1 held deletes: [{ids[0]}]" in capsys.readouterr().out
+    rows = cleanup_rows(sessions)
+    assert rows[ids[0]][0] == "pending"
+    assert rows[ids[0]][1].startswith("cli:")
+    assert rows[ids[1]][0] == "held"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--all", "--id", "1"],
+        ["--id", "1", "--prefix", "a/"],
+        ["--before", "yesterday"],
+        ["--prefix", ""],
+    ],
+)
+def test_release_without_a_clear_selection_is_a_usage_error(
+    env, sessions, capsys, args
+):
+    ids = queue_held_rows(sessions, ["use/1"])
+
+    assert main(["cleanup", "release", *args]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("mediasync cleanup release: ")
+    assert len(err.strip().splitlines()) == 1
+    assert cleanup_rows(sessions)[ids[0]][0] == "held"
+
+
+def test_unknown_ids_and_rows_not_held_fail_naming_them(env, sessions, capsys):
+    ids = queue_held_rows(sessions, ["bad/1", "bad/2"])
+    with sessions.begin() as session:
+        session.execute(
+            text("UPDATE cloudinary_cleanup_queue SET status = 'failed' WHERE id = :i"),
+            {"i": ids[1]},
+        )
+
+    assert main(["cleanup", "release", "--id", str(ids[0]), "--id", "424242"]) == 1
+    assert "424242" in capsys.readouterr().err
+    assert main(["cleanup", "restore", "--id", str(ids[0]), "--id", str(ids[1])]) == 1
+    err = capsys.readouterr().err
+    assert f"{ids[1]} is failed" in err
+    assert "nothing changed" in err
+    assert cleanup_rows(sessions)[ids[0]][0] == "held"
+
+
+def test_restore_by_prefix_undeletes_the_rows_and_cancels_the_deletes(
+    env, sessions, capsys
+):
+    ids = queue_held_rows(
+        sessions,
+        ["keep/1", "keep/2", "other/1"],
+        "UPDATE media_assets SET deleted_at = now()",
+    )
+
+    assert main(["cleanup", "restore", "--prefix", "keep/"]) == 0
+
+    out = capsys.readouterr().out
+    assert "restored 2 rows: 2 undeleted, 0 re-created from Cloudinary" in out
+    rows = cleanup_rows(sessions)
+    assert [rows[i][0] for i in ids] == ["cancelled", "cancelled", "held"]
+    with sessions.begin() as session:
+        live = session.execute(
+            text("SELECT public_id FROM media_assets WHERE deleted_at IS NULL")
+        ).scalars()
+        assert sorted(live) == ["keep/1", "keep/2"]
+
+
+def test_adopt_records_this_database_and_status_shows_the_guardrails(
+    env, sessions, capsys
+):
+    ids = queue_held_rows(sessions, ["copy/1"])
+    with sessions.begin() as session:
+        session.execute(
+            text(
+                "UPDATE cloudinary_cleanup_queue SET held_reason = 'database: a copy';"
+                " UPDATE mediasync_database_identity SET database_oid = 1;"
+                " UPDATE mediasync_delete_breaker SET tripped_at = now(),"
+                ' details = \'{"queued": 700, "limit": 100}\''
+            )
+        )
+    assert main(["cleanup", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "breaker: TRIPPED since" in out
+    assert "(700 queued > limit 100)" in out
+    assert "held: 1" in out
+    assert "scope: every asset; delay: 0 s" in out
+    assert "database: NOT the recorded one" in out
+
+    assert main(["cleanup", "adopt"]) == 0
+
+    out = capsys.readouterr().out
+    assert "adopted database mediasync_t_" in out
+    assert "1 held deletes requeued" in out
+    assert cleanup_rows(sessions)[ids[0]][0] == "pending"
+    assert main(["cleanup", "status"]) == 0
+    assert "is the recorded one, adopted by cli:" in capsys.readouterr().out
