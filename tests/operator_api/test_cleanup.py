@@ -135,3 +135,154 @@ def test_pause_reason_must_be_text(api, sessions):
     assert api.post("/api/cleanup/pause", json={"reason": 5}).status_code == 400
     with sessions.begin() as session:
         assert not cleanup_ops.is_paused(session)
+
+
+# -- decisions on held deletes: release, restore, adopt ----------------------------------
+
+
+def hold_all(sessions, reason="breaker: test"):
+    run_sql(
+        sessions,
+        "UPDATE cloudinary_cleanup_queue SET status = 'held', held_reason = :r",
+        r=reason,
+    )
+
+
+def test_release_sends_the_chosen_held_rows_audited_with_the_requester(api, sessions):
+    ids = queue_rows(api, sessions, 3)
+    hold_all(sessions)
+    run_sql(sessions, "UPDATE mediasync_delete_breaker SET tripped_at = now()")
+    assert api.get("/api/cleanup").get_json()["breaker"]["tripped"] is True
+
+    answer = api.post("/api/cleanup/release", json={"ids": ids[:2]})
+
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert (body["released"], body["breaker_reset"], body["drains"]) == (
+        ids[:2],
+        False,
+        1,
+    )
+    assert statuses(sessions) == {"pending": 2, "held": 1}
+    (logged,) = run_sql(
+        sessions,
+        "SELECT details FROM media_sync_log WHERE operation = 'cleanup.release'",
+    )
+    assert logged[0]["by"].startswith("operator-api:")
+    assert logged[0]["queue_ids"] == ids[:2]
+
+    rest = api.post("/api/cleanup/release", json={"all": True}).get_json()
+    assert (rest["released"], rest["breaker_reset"]) == ([ids[2]], True)
+    status = api.get("/api/cleanup").get_json()
+    assert status["breaker"]["tripped"] is False
+    assert status["counts"]["held"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        {},
+        {"all": False},
+        {"all": "yes"},
+        {"ids": []},
+        {"ids": [1], "prefix": "q/"},
+        {"prefix": 3},
+        {"before": "last week"},
+        {"after": 12},
+        {"every": True},
+    ],
+)
+def test_release_refuses_a_malformed_or_empty_selection(api, sessions, body):
+    queue_rows(api, sessions, 1)
+    hold_all(sessions)
+    answer = api.post("/api/cleanup/release", json=body)
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]
+    assert statuses(sessions) == {"held": 1}
+
+
+def test_unknown_ids_are_404_and_rows_in_another_state_409(api, sessions):
+    ids = queue_rows(api, sessions, 2)
+    hold_all(sessions)
+    run_sql(
+        sessions,
+        "UPDATE cloudinary_cleanup_queue SET status = 'completed' WHERE id = :i",
+        i=ids[1],
+    )
+
+    unknown = api.post("/api/cleanup/restore", json={"ids": [ids[0], 777777]})
+    assert unknown.status_code == 404
+    assert "777777" in unknown.get_json()["error"]
+    wrong = api.post("/api/cleanup/release", json={"ids": ids})
+    assert wrong.status_code == 409
+    assert f"{ids[1]} is completed" in wrong.get_json()["error"]
+    assert statuses(sessions) == {"held": 1, "completed": 1}
+
+
+def test_restore_undeletes_soft_deletes_and_recreates_hard_ones_from_cloudinary(
+    api, sessions, cloud
+):
+    queue_rows(api, sessions, 2, prefix="soft/")  # soft-deleted through the API
+    cloud.client.seed(count=2, prefix="hard/")
+    hard = sorted(a["public_id"] for a in cloud.client.assets())
+    insert_assets(sessions, [{"public_id": pid} for pid in hard])
+    run_sql(sessions, "DELETE FROM media_assets WHERE public_id LIKE 'hard/%'")
+    hold_all(sessions)
+
+    answer = api.post("/api/cleanup/restore", json={"all": True})
+
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert (
+        body["restored_soft"],
+        body["recreated"],
+        body["missing"],
+        body["left"],
+    ) == (
+        2,
+        2,
+        0,
+        0,
+    )
+    assert body["count"] == 4
+    assert statuses(sessions) == {"cancelled": 4}
+    live = run_sql(
+        sessions,
+        "SELECT public_id, asset_id FROM media_assets WHERE deleted_at IS NULL"
+        " ORDER BY public_id",
+    )
+    assert [r[0] for r in live] == [*hard, "soft/0", "soft/1"]
+    # the re-created rows carry Cloudinary's asset_id, not the old mirror's
+    assert {r[1] for r in live[:2]} == {
+        cloud.client.asset("image", "upload", pid)["asset_id"] for pid in hard
+    }
+    (logged,) = run_sql(
+        sessions,
+        "SELECT details FROM media_sync_log WHERE operation = 'cleanup.restore'",
+    )
+    assert logged[0]["recreated"] == 2
+
+
+def test_adopt_records_this_database_and_requeues_the_identity_holds(api, sessions):
+    ids = queue_rows(api, sessions, 2)
+    hold_all(sessions, "database: a copy")
+    run_sql(sessions, "UPDATE mediasync_database_identity SET database_oid = 1")
+    assert api.get("/api/cleanup").get_json()["identity"]["matches"] is False
+
+    answer = api.post("/api/cleanup/adopt")
+
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["requeued"] == ids
+    assert body["cloud_name"] == "ops-tests"
+    identity = api.get("/api/cleanup").get_json()["identity"]
+    assert identity["matches"] is True
+    assert identity["adopted_by"].startswith("operator-api:")
+    assert statuses(sessions) == {"pending": 2}
+
+
+def test_status_shows_the_scope_and_delay_of_the_settings(api):
+    body = api.get("/api/cleanup").get_json()
+    assert (body["scope"], body["delay_s"]) == ("every asset", 0)
+    assert set(body["counts"]) >= {"held", "cancelled"}

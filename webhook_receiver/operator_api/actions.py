@@ -1,11 +1,14 @@
 """The operator API's control side: reconcile runs (/api/sync), the cleanup queue and its
-kill switch (/api/cleanup), and signed parameters for direct browser uploads."""
+kill switch (/api/cleanup), the decisions on held deletes (release, restore, adopt), and
+signed parameters for direct browser uploads."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from cloudinary.utils import api_sign_request
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -23,7 +26,9 @@ from webhook_receiver.operator_api.http import (
 from webhook_receiver.operator_api.state import operator
 from workers.cleanup import tasks as cleanup_tasks
 from workers.cleanup.queue import drains_for
+from workers.cloudinary_client import CloudinaryClient
 from workers.operations import cleanup as cleanup_ops
+from workers.operations import deletes
 from workers.operations import queries as ops_queries
 from workers.reconcile import driver as reconcile
 from workers.reconcile import tasks as reconcile_tasks
@@ -31,6 +36,9 @@ from workers.reconcile import tasks as reconcile_tasks
 bp = guarded(Blueprint("operator_ops", __name__, url_prefix="/api"))
 
 MAX_RETRY_IDS = 10_000
+# what a release or restore body may say (the CLI's --all, --id, --prefix, --before, --after)
+SELECTION_FIELDS = ("all", "ids", "prefix", "before", "after")
+T = TypeVar("T")
 # What a browser upload may ask to be signed besides the timestamp and notification_url.
 UPLOAD_EXTRAS = ("folder", "tags", "public_id")
 CLOUDINARY_API = "https://api.cloudinary.com"
@@ -89,7 +97,7 @@ def sync_run(run_id: int) -> Response:
 def cleanup_status() -> Response:
     state = operator(current_app)
     with state.sessions.begin() as session:
-        answer = cleanup_ops.status(session).as_dict()
+        answer = cleanup_ops.status(session, state.settings).as_dict()
     return jsonify(answer)
 
 
@@ -112,7 +120,9 @@ def cleanup_retry_failed() -> Response:
     return jsonify(retried=retried, drains=drains, enqueued=_drain(drains))
 
 
-def _ids(body: dict[str, Any]) -> list[int] | None:
+def _ids(
+    body: dict[str, Any], otherwise: str = "omit it to retry all"
+) -> list[int] | None:
     if "ids" not in body:
         return None
     ids = body["ids"]
@@ -125,7 +135,7 @@ def _ids(body: dict[str, Any]) -> list[int] | None:
             for i in ids
         )
     ):
-        fail(400, "ids must be a non-empty list of queue ids (omit it to retry all)")
+        fail(400, f"ids must be a non-empty list of queue ids ({otherwise})")
     if len(ids) > MAX_RETRY_IDS:
         fail(400, f"at most {MAX_RETRY_IDS} ids per request")
     return ids
@@ -148,6 +158,101 @@ def cleanup_resume() -> Response:
     return jsonify(
         paused=False, changed=changed, drains=drains, enqueued=_drain(drains)
     )
+
+
+@bp.post("/cleanup/release")
+def cleanup_release() -> Response:
+    """Send held deletes (even while the breaker is tripped)."""
+    selection = _selection(json_body(required=True))
+    with operator(current_app).sessions.begin() as session:
+        result = _decided(lambda: deletes.release(session, selection, requester()))
+        paused = cleanup_ops.is_paused(session)
+    drains = 0 if paused else drains_for(len(result.ids))
+    return jsonify(
+        released=result.ids,
+        count=len(result.ids),
+        breaker_reset=result.breaker_reset,
+        drains=drains,
+        enqueued=_drain(drains),
+    )
+
+
+@bp.post("/cleanup/restore")
+def cleanup_restore() -> Response | tuple[Response, int]:
+    """Give held (or pending) deletes' rows back; hard deletes are re-created from
+    Cloudinary within the Admin API budget."""
+    selection = _selection(json_body(required=True))
+    state = operator(current_app)
+    account, governor = state.settings.cloudinary, state.governor
+    if account is None or governor is None:
+        return jsonify(error="no Cloudinary account is configured"), 503
+    client = CloudinaryClient(account)
+    with state.sessions.begin() as session:
+        result = _decided(
+            lambda: deletes.restore(session, selection, requester(), client, governor)
+        )
+    return jsonify(asdict(result) | {"count": len(result.ids)})
+
+
+@bp.post("/cleanup/adopt")
+def cleanup_adopt() -> Response:
+    """This database is the one mediasync serves: send the deletes held because it was
+    not."""
+    json_body()  # an empty body, or an object (nothing in it is read)
+    state = operator(current_app)
+    account = state.settings.cloudinary
+    with state.sessions.begin() as session:
+        result = deletes.adopt(
+            session, requester(), account.cloud_name if account else None
+        )
+        paused = cleanup_ops.is_paused(session)
+    drains = 0 if paused else drains_for(len(result.requeued))
+    return jsonify(asdict(result) | {"drains": drains, "enqueued": _drain(drains)})
+
+
+def _selection(body: dict[str, Any]) -> deletes.Selection:
+    unknown = sorted(set(body) - set(SELECTION_FIELDS))
+    if unknown:
+        fail(
+            400,
+            f"unknown fields {', '.join(unknown)};"
+            f" a selection has {', '.join(SELECTION_FIELDS)}",
+        )
+    ids = _ids(body, "or select with all, prefix, before or after")
+    prefix = body.get("prefix")
+    if prefix is not None and not isinstance(prefix, str):
+        fail(400, "prefix must be a string")
+    every, before, after = (
+        flag(body, "all"),
+        _time(body, "before"),
+        _time(body, "after"),
+    )
+    return _decided(
+        lambda: deletes.Selection(
+            every=every, ids=tuple(ids or ()), prefix=prefix, before=before, after=after
+        )
+    )
+
+
+def _time(body: dict[str, Any], name: str) -> datetime | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        fail(400, f"{name} must be an ISO 8601 time")
+    return _decided(lambda: deletes.parse_time(value))
+
+
+def _decided(decide: Callable[[], T]) -> T:
+    """Run an operator decision; its refusals as answers (nothing was changed)."""
+    try:
+        return decide()
+    except deletes.BadSelection as exc:
+        fail(400, str(exc))
+    except deletes.UnknownIds as exc:
+        fail(404, str(exc))
+    except deletes.WrongStates as exc:
+        fail(409, str(exc))
 
 
 def _drain(count: int) -> bool:

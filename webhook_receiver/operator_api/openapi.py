@@ -10,6 +10,18 @@ from typing import Any
 
 JSON = "application/json"
 _ERROR = {"$ref": "#/components/responses/Error"}
+# which held deletes a release or restore decides on: `all`, or `ids`, or any of `prefix`,
+# `before`, `after` (queued before/after, ISO 8601, UTC without a zone)
+_SELECTION = {
+    "all": {"type": "boolean"},
+    "ids": {"type": "array", "items": {"type": "integer"}},
+    "prefix": {"type": "string"},
+    "before": {"type": "string", "format": "date-time"},
+    "after": {"type": "string", "format": "date-time"},
+}
+# 400 an empty or malformed selection, 409 ids in another state (every operation may
+# answer 404, here for unknown ids)
+_DECISION_ERRORS = ("400", "409")
 
 
 def _param(
@@ -185,7 +197,9 @@ def _paths() -> dict[str, Any]:
         },
         "/api/cleanup": {
             "get": _op(
-                "Queue counts, oldest pending age, listener heartbeats, pause state.",
+                "Queue counts (held and cancelled too), oldest pending age, listener "
+                "heartbeats, pause state, the mass-delete breaker, the database "
+                "identity, the delete scope and delay.",
                 errors=(),
             )
         },
@@ -206,6 +220,30 @@ def _paths() -> dict[str, Any]:
         },
         "/api/cleanup/resume": {
             "post": _op("Lift the pause and enqueue drains.", errors=())
+        },
+        "/api/cleanup/release": {
+            "post": _op(
+                "Send held deletes (even while the mass-delete breaker is tripped); "
+                "the breaker closes once none is held.",
+                body=_SELECTION,
+                errors=_DECISION_ERRORS,
+            )
+        },
+        "/api/cleanup/restore": {
+            "post": _op(
+                "Give held (or pending) deletes' rows back and cancel the deletes: a "
+                "soft delete is undone, a hard delete's row is re-created from "
+                "Cloudinary within the Admin API budget (`left`: rows still held).",
+                body=_SELECTION,
+                errors=_DECISION_ERRORS,
+            )
+        },
+        "/api/cleanup/adopt": {
+            "post": _op(
+                "Record this database as the one mediasync serves; send the deletes "
+                "held because it was not.",
+                errors=(),
+            )
         },
         "/api/upload-params": {
             "get": _op(
