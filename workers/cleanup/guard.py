@@ -14,8 +14,9 @@ asks `admit`:
   last reset, so an operator's decision on a burst is not undone by the burst itself.
 - **the delay**: a row is due only MEDIASYNC_DELETE_DELAY seconds after its delete.
 
-`Admission.max_id` bounds the claim to the rows the breaker counted: a row committed after
-the count waits for the next batch's count. The scope (MEDIASYNC_DELETE_SCOPE) is checked
+`Admission.max_id` bounds the claim to the rows the breaker counted: a host delete queued
+within the window and committed after the count waits for the next batch's count (rows
+older than the window, and rows an operator released, are not bounded). The scope (MEDIASYNC_DELETE_SCOPE) is checked
 per claimed row by the drain, against the folder and tags the row had when deleted.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -72,7 +74,7 @@ _SINCE = (
 # Rows the host app queued within the window (operator and reconcile deletes have their own
 # guards), counted up to `cap`; max(id): the newest row counted.
 _WINDOW = text(f"""
-SELECT count(*) AS queued, max(id) AS max_id FROM (
+SELECT count(*) AS queued, max(id) AS max_id, {_SINCE} AS since FROM (
     SELECT id FROM cloudinary_cleanup_queue
      WHERE created_at > {_SINCE}
        AND reason IN ('hard_delete', 'soft_delete')
@@ -167,6 +169,7 @@ class Admission:
     blocked: str | None = None  # why nothing may be sent
     tripped: bool = False
     max_id: int | None = None  # None: no bound
+    since: datetime | None = None  # the window's start: older rows are not bounded
     delay_s: int = 0
 
 
@@ -195,7 +198,9 @@ def admit(session: Session, rails: Guardrails) -> Admission:
             _trip(session, rails, params, queued, limit)
             return Admission(tripped=True, delay_s=rails.delay_s)
     # 0 when the window was empty: rows committed since wait for the next count
-    return Admission(max_id=counted.max_id or 0, delay_s=rails.delay_s)
+    return Admission(
+        max_id=counted.max_id or 0, since=counted.since, delay_s=rails.delay_s
+    )
 
 
 def _limit(session: Session, rails: Guardrails, queued: int) -> int:

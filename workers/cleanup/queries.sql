@@ -4,11 +4,13 @@
 -- name: claimable
 -- A fragment: a queue row (as q) that is due and that the guardrails admit
 -- (workers/cleanup/guard.py): old enough for the delay; while the breaker is tripped,
--- released by an operator; a host delete counted by the breaker (id <= :max_id).
+-- released by an operator; a host delete queued within the breaker's window only if the
+-- breaker counted it (id <= :max_id; the window starts at :since).
 q.status = 'pending' AND q.next_attempt_at <= now()
        AND q.created_at <= now() - make_interval(secs => :delay_s)
        AND (q.released_at IS NOT NULL OR NOT :tripped)
-       AND (q.id <= :max_id OR q.reason NOT IN ('hard_delete', 'soft_delete'))
+       AND (q.id <= :max_id OR q.released_at IS NOT NULL OR q.created_at <= :since
+            OR q.reason NOT IN ('hard_delete', 'soft_delete'))
 
 
 -- name: claim_batch

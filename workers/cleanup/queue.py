@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -24,6 +24,7 @@ from workers.cleanup import guard
 # back to pending within seconds, not after the longest Cloudinary call could take.
 LEASE_S = 10.0
 RENEW_S = 3.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # delete_resources accepts at most 100 public_ids per call.
 ADMIN_BATCH = 100
 
@@ -154,8 +155,9 @@ def claim(
             "limit": limit,
             "delay_s": admission.delay_s,
             "tripped": admission.tripped,
-            # None: no bound (bigint's largest)
+            # None: no bound (bigint's largest; then `since` does not matter)
             "max_id": admission.max_id if admission.max_id is not None else 2**63 - 1,
+            "since": admission.since or _EPOCH,
         },
     )
     claimed = [
