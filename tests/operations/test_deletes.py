@@ -378,7 +378,10 @@ def test_restore_never_spends_past_the_budget_and_leaves_the_rest_held(
     assert rows[raw_id][1].startswith(deletes.RESTORE_HOLD)
 
 
-def test_adopt_records_this_database_and_sends_only_the_identity_holds(sessions):
+def test_adopt_records_this_database_and_sends_only_the_identity_holds(
+    sessions, settings, account
+):
+    settings = replace(settings, cloudinary=account)  # cloud name "tests"
     ids = queue_held(sessions, ["a/1", "a/2"])
     sql(
         sessions,
@@ -393,9 +396,20 @@ def test_adopt_records_this_database_and_sends_only_the_identity_holds(sessions)
     )
     with sessions.begin() as session:
         assert cleanup_ops.status(session).identity["matches"] is False
+    sql(
+        sessions,
+        "UPDATE mediasync_database_identity SET database_oid = d.oid,"
+        " database_name = d.datname FROM pg_database d"
+        " WHERE d.datname = current_database()",
+    )
+    with sessions.begin() as session:  # the same database, deleting in another cloud
+        assert cleanup_ops.status(session, settings).identity["matches"] is False
+        assert cleanup_ops.status(session).identity["matches"] is True
+    sql(sessions, "UPDATE mediasync_database_identity SET database_oid = 1")
 
     with sessions.begin() as session:
         adopted = deletes.adopt(session, by="frank", cloud_name="tests")
+        assert cleanup_ops.status(session, settings).identity["matches"] is True
 
     (name,) = sql(sessions, "SELECT current_database()")[0]
     assert (adopted.database_name, adopted.cloud_name) == (name, "tests")

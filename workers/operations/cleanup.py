@@ -126,7 +126,7 @@ def status(session: Session, settings: Settings | None = None) -> CleanupStatus:
         pause_reason=pause_row[2] if pause_row else None,
         listeners=listener_heartbeats(session),
         breaker=_breaker(session),
-        identity=_identity(session),
+        identity=_identity(session, settings),
         scope=_scope(settings),
         delay_s=settings.delete_delay_s if settings else None,
     )
@@ -142,7 +142,9 @@ def _breaker(session: Session) -> dict[str, Any]:
     }
 
 
-def _identity(session: Session) -> dict[str, Any] | None:
+def _identity(session: Session, settings: Settings | None) -> dict[str, Any] | None:
+    """The recorded identity and whether deletes may go out from here (the guard's test:
+    the same database, cluster where readable, and cloud where both are known)."""
     found = session.execute(_IDENTITY).mappings().one_or_none()
     if found is None:
         return None
@@ -151,6 +153,9 @@ def _identity(session: Session) -> dict[str, Any] | None:
     if matches and recorded["system_identifier"] is not None:
         current = system_identifier(session)
         matches = current is None or current == recorded["system_identifier"]
+    account = settings.cloudinary if settings else None
+    if account is not None and recorded["cloud_name"] is not None:
+        matches = matches and account.cloud_name == recorded["cloud_name"]
     recorded["database_oid"] = int(recorded["database_oid"])
     return recorded | {"matches": matches}
 
