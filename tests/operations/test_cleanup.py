@@ -46,6 +46,8 @@ def test_status_counts_every_state_and_ages_the_oldest_pending_row(sessions):
         "completed": 0,
         "failed": 1,
         "skipped": 0,
+        "held": 0,
+        "cancelled": 0,
     }
     assert state.due == 3
     assert 89 < state.oldest_pending_age_s < 120

@@ -69,7 +69,8 @@ WITH page AS (
           SELECT t.id AS tomb_id,
                  (t.id IS NOT NULL OR c.deleted) AS deleted,
                  EXISTS (SELECT 1 FROM cloudinary_cleanup_queue q
-                          WHERE q.status IN ('pending', 'processing')
+                          -- held: waiting for an operator's decision (guardrails)
+                          WHERE q.status IN ('pending', 'processing', 'held')
                             AND q.public_id = f.public_id
                             AND q.resource_type = f.resource_type
                             AND q.delivery_type = f.delivery_type) AS queued
@@ -89,12 +90,12 @@ WITH page AS (
                             AND (f.cloudinary_created_at IS NULL
                                  OR f.cloudinary_created_at <= t.deleted_at)))
                  ORDER BY t.deleted_at DESC LIMIT 1) t ON true
-            -- a cleanup row (any outcome but "skipped": the row came back) for this upload,
-            -- by name or by asset_id (a rename after the delete must not save it)
+            -- a cleanup row (any outcome but skipped or cancelled: the row came back) for
+            -- this upload, by name or by asset_id (a rename after the delete must not save it)
             CROSS JOIN LATERAL (
                 SELECT EXISTS (
                     SELECT 1 FROM cloudinary_cleanup_queue c
-                     WHERE c.status <> 'skipped'
+                     WHERE c.status NOT IN ('skipped', 'cancelled')
                        AND ((c.public_id = f.public_id AND c.resource_type = f.resource_type
                              AND c.delivery_type = f.delivery_type
                              AND (c.version >= f.version OR c.version IS NULL
