@@ -17,6 +17,7 @@ from workers.cleanup import drain as cleanup
 from workers.cleanup import guard
 from workers.cleanup.tasks import enqueue_drains
 from workers.config import DeleteScope
+from workers.operations import deletes
 
 DEFAULTS = guard.Guardrails()
 
@@ -289,6 +290,12 @@ def test_a_copy_of_the_database_deletes_nothing_until_adopted(
         run_drain(sessions, cloudinary, governor)  # the original goes on
         assert len(remaining(cloud)) == 2
         assert queue_statuses(sessions) == {"completed": 2}
+
+        with copy.begin() as session:  # an operator says the copy is meant to delete
+            adopted = deletes.adopt(session, "test", None)
+        assert len(adopted.requeued) == 2
+        run_drain(copy, cloudinary, governor)
+        assert queue_statuses(copy) == {"completed": 2}  # (already gone: not found)
     finally:
         engine.dispose()
         drop_database(pg_server_url, copy_name)
