@@ -258,38 +258,49 @@ def reset_breaker(session: Session) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]  # DML results have rowcount
 
 
+def identity_mismatch(session: Session, cloud_name: str | None) -> str | None:
+    """Why deletes may not go out from this database to `cloud_name` (None: they may, or
+    no identity is recorded yet); reads only (for `mediasync cleanup status`)."""
+    return _check_identity(session, cloud_name)[1]
+
+
 def _identity_problem(session: Session, rails: Guardrails) -> str | None:
-    """Why this database may not send deletes (None: it may)."""
-    cloud_name = rails.cloud_name
+    """identity_mismatch, recording what is not recorded yet: the identity itself (the row
+    is gone: tables emptied by hand; this database is the one now) and the cloud."""
+    found, problem = _check_identity(session, rails.cloud_name)
+    if found is None:
+        session.execute(_RECORD_IDENTITY, {"cloud_name": rails.cloud_name})
+    elif problem is None and rails.cloud_name is not None and found.cloud_name is None:
+        session.execute(_SET_CLOUD, {"cloud_name": rails.cloud_name})
+    return problem
+
+
+def _check_identity(session: Session, cloud_name: str | None) -> tuple[Any, str | None]:
     found = session.execute(_IDENTITY).one_or_none()
     if found is None:
-        # the identity row is gone (tables emptied by hand): this database is the one now
-        session.execute(_RECORD_IDENTITY, {"cloud_name": cloud_name})
-        return None
+        return None, None
     if not found.same_database:
-        return (
+        return found, (
             f"this database ({found.database_name}) is a copy of the one mediasync was set"
             " up on; `mediasync cleanup adopt` once it is meant to delete in"
             f" {found.cloud_name or 'this cloud'}"
         )
     if found.system_identifier is not None:
-        current = _system_identifier(session)
+        current = system_identifier(session)
         if current is not None and current != found.system_identifier:
-            return (
+            return found, (
                 "this database was copied from another PostgreSQL cluster;"
                 " `mediasync cleanup adopt` once it is meant to delete"
             )
-    if cloud_name is not None and found.cloud_name is None:
-        session.execute(_SET_CLOUD, {"cloud_name": cloud_name})
-    elif cloud_name is not None and found.cloud_name != cloud_name:
-        return (
+    if cloud_name is not None and found.cloud_name not in (None, cloud_name):
+        return found, (
             f"this database deletes in cloud {found.cloud_name!r}, not {cloud_name!r};"
             " `mediasync cleanup adopt` to switch"
         )
-    return None
+    return found, None
 
 
-def _system_identifier(session: Session) -> str | None:
+def system_identifier(session: Session) -> str | None:
     """The cluster's identifier, where this role may read it (else None); read once per
     process and database."""
     key = str(session.connection().engine.url)

@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from workers.cleanup import guard
 from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.listener import ListenerHeartbeat, listener_heartbeats
 from workers.cleanup.queue import SweepResult, sweep
@@ -58,8 +58,6 @@ SELECT i.database_name, i.database_oid, i.system_identifier, i.cloud_name, i.rec
   FROM mediasync_database_identity i, pg_database d
  WHERE d.datname = current_database()
 """)
-
-_SYSTEM_IDENTIFIER = text("SELECT system_identifier::text FROM pg_control_system()")
 
 
 @dataclass(frozen=True)
@@ -143,31 +141,18 @@ def _breaker(session: Session) -> dict[str, Any]:
 
 
 def _identity(session: Session, settings: Settings | None) -> dict[str, Any] | None:
-    """The recorded identity and whether deletes may go out from here (the guard's test:
-    the same database, cluster where readable, and cloud where both are known)."""
+    """The recorded identity and whether deletes may go out from here (the guard's own
+    test, workers/cleanup/guard.py)."""
     found = session.execute(_IDENTITY).mappings().one_or_none()
     if found is None:
         return None
-    recorded = dict(found)
-    matches = bool(recorded.pop("same_database"))
-    if matches and recorded["system_identifier"] is not None:
-        current = system_identifier(session)
-        matches = current is None or current == recorded["system_identifier"]
-    account = settings.cloudinary if settings else None
-    if account is not None and recorded["cloud_name"] is not None:
-        matches = matches and account.cloud_name == recorded["cloud_name"]
+    cloud_name = (
+        settings.cloudinary.cloud_name if settings and settings.cloudinary else None
+    )
+    problem = guard.identity_mismatch(session, cloud_name)
+    recorded = {k: v for k, v in found.items() if k != "same_database"}
     recorded["database_oid"] = int(recorded["database_oid"])
-    return recorded | {"matches": matches}
-
-
-def system_identifier(session: Session) -> str | None:
-    """This cluster's identifier, or None where this role may not read it."""
-    try:
-        with session.begin_nested():
-            value = session.execute(_SYSTEM_IDENTIFIER).scalar_one()
-    except DBAPIError:  # no privilege to read it: the oid and name still tell
-        return None
-    return str(value) if value is not None else None
+    return recorded | {"matches": problem is None, "problem": problem}
 
 
 def _scope(settings: Settings | None) -> str | None:

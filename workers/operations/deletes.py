@@ -26,9 +26,9 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
+from workers.cleanup import guard
 from workers.cleanup.guard import IDENTITY_HOLD, reset_breaker
 from workers.cloudinary_client import CloudinaryClient
-from workers.operations import cleanup as cleanup_ops
 from workers.operations.recreate import identity, live_identities, recreate
 from workers.rate_governor import RateGovernor
 
@@ -291,7 +291,7 @@ def restore(
 def adopt(session: Session, by: str, cloud_name: str | None) -> Adopted:
     """Record this database as the one mediasync serves (deleting in `cloud_name`; None:
     the next drain records its account) and send the deletes held because it was not."""
-    system_identifier = cleanup_ops.system_identifier(session)
+    system_identifier = guard.system_identifier(session)
     recorded = session.execute(
         _ADOPT,
         {"system_identifier": system_identifier, "cloud_name": cloud_name, "by": by},
