@@ -15,6 +15,7 @@ from tests.pg import create_database, drop_database
 from tests.waiting import wait_until
 from workers.cleanup import drain as cleanup
 from workers.cleanup import guard
+from workers.cleanup import queue as cleanup_queue
 from workers.cleanup.tasks import enqueue_drains
 from workers.config import DeleteScope
 from workers.operations import deletes
@@ -300,3 +301,39 @@ def test_a_copy_of_the_database_deletes_nothing_until_adopted(
     finally:
         engine.dispose()
         drop_database(pg_server_url, copy_name)
+
+
+def test_the_purge_takes_old_cancelled_rows_and_never_held_ones(cloud, sessions):
+    seed(cloud, sessions, 3)
+    with sessions.begin() as session:
+        session.execute(text("DELETE FROM media_assets"))
+        first, second, third = session.execute(
+            text("SELECT id FROM cloudinary_cleanup_queue ORDER BY id")
+        ).scalars()
+        old = "now() - interval '40 days'"
+        session.execute(
+            text(
+                "UPDATE cloudinary_cleanup_queue SET status = 'cancelled',"
+                f" completed_at = {old} WHERE id = :id"
+            ),
+            {"id": first},
+        )
+        session.execute(
+            text(
+                "UPDATE cloudinary_cleanup_queue SET status = 'held',"
+                f" held_reason = 'breaker: test', created_at = {old} WHERE id = :id"
+            ),
+            {"id": second},
+        )
+        session.execute(
+            text(
+                "UPDATE cloudinary_cleanup_queue SET status = 'completed',"
+                " completed_at = now() WHERE id = :id"
+            ),
+            {"id": third},
+        )
+
+    with sessions.begin() as session:
+        assert cleanup_queue.purge(session, days=30) == 1
+
+    assert queue_statuses(sessions) == {"held": 1, "completed": 1}

@@ -87,9 +87,10 @@ SELECT count(*) FROM (
 ) due
 """)
 
+# (cancelled: an operator restored the row; rare, so outside the finished rows' index)
 _PURGE = text("""
 DELETE FROM cloudinary_cleanup_queue
- WHERE status IN ('completed', 'skipped')
+ WHERE status IN ('completed', 'skipped', 'cancelled')
    AND completed_at < now() - make_interval(days => :days)
 """)
 
