@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from cloudinary_emulator import admin, control, upload
+from cloudinary_emulator import admin, control, triggers, upload
 from cloudinary_emulator.errors import ApiError
 from cloudinary_emulator.faults import Fault
 from cloudinary_emulator.messages import Request, Response, error
@@ -52,7 +52,7 @@ class App:
             raise ApiError(404, f"Unsupported path {req.path}")
         cloud, rest = unquote(segments[1]), segments[2:]
         is_admin = True
-        found = admin.route(req.method, rest)
+        found = admin.route(req.method, rest) or triggers.route(req.method, rest)
         if found is not None:
             name, handler = found
         else:

@@ -16,6 +16,11 @@ ADMIN_ENDPOINTS = (
     "search",
     "ping",
     "usage",
+    # notification triggers (triggers.py)
+    "triggers",
+    "create_trigger",
+    "update_trigger",
+    "delete_trigger",
 )
 UPLOAD_ENDPOINTS = ("upload", "destroy", "rename", "tags", "context", "explicit")
 ENDPOINTS = ADMIN_ENDPOINTS + UPLOAD_ENDPOINTS

@@ -197,6 +197,27 @@ class CloudinaryClient:
             )
         return search.execute(**self._options())
 
+    # -- account checks and notification triggers (mediasync doctor / connect) ----------
+
+    def usage(self) -> Any:
+        """The account's usage report: one cheap authenticated Admin call."""
+        return cloudinary.api.usage(**self._options())
+
+    def triggers(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """The account's notification triggers (each: id, uri, uri_type, event_type)."""
+        options = {"event_type": event_type} if event_type else {}
+        answer = cloudinary.api.triggers(**options, **self._options())
+        return list(answer.get("triggers") or [])
+
+    def create_trigger(self, uri: str, event_type: str) -> Any:
+        return cloudinary.api.create_trigger(uri, event_type, **self._options())
+
+    def update_trigger(self, trigger_id: str, uri: str) -> Any:
+        return cloudinary.api.update_trigger(trigger_id, uri, **self._options())
+
+    def delete_trigger(self, trigger_id: str) -> Any:
+        return cloudinary.api.delete_trigger(trigger_id, **self._options())
+
 
 def _invalidating(invalidate: bool) -> dict[str, Any]:
     # sent only when asked: the parameter changes what a delete costs at Cloudinary
