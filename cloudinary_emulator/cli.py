@@ -63,9 +63,9 @@ def _seconds(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "emulator") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="emulator",
+        prog=prog,
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -122,15 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: list[str] | None = None, prog: str = "emulator") -> int:
+    """`prog` is the name usage lines show (`mediasync emulator` when run from there)."""
+    parser = build_parser(prog)
     try:
         args = parser.parse_args(argv)
         account = account_from_env(os.environ)
     except SystemExit as exc:  # --help (0) or a usage error (2): report, don't raise
         return exc.code if isinstance(exc.code, int) else 2
     except ValueError as exc:
-        print(f"emulator: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     except ValueError as exc:  # a --state-file that is not ours
-        print(f"emulator: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
     try:
         print(f"CLOUDINARY_URL={emulator.cloudinary_url}", flush=True)

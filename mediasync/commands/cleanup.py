@@ -105,8 +105,12 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         print("cleanup resumed" if changed else "cleanup was not paused")
         return _kick(settings, "resume")
     if args.action == "retry-failed":
-        with session_scope() as session:
-            ids = cleanup_ops.retry_failed(session, args.ids)
+        try:
+            with session_scope() as session:
+                ids = cleanup_ops.retry_failed(session, args.ids)
+        except cleanup_ops.NotRetryable as refused:
+            print(f"mediasync cleanup retry-failed: {refused}", file=sys.stderr)
+            return 1
         print(f"requeued {len(ids)} failed rows" + (f": {ids}" if ids else ""))
         return _kick(settings, "retry-failed") if ids else 0
     with session_scope() as session:

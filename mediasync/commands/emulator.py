@@ -18,5 +18,5 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     from cloudinary_emulator.cli import main
 
-    code: int = main(rest)
+    code: int = main(rest, prog="mediasync emulator")
     return code

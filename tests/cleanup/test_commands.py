@@ -75,6 +75,32 @@ def test_retry_failed_by_id_requeues_that_row(env, sessions, capsys):
     assert queue_statuses(sessions) == {"pending": 1}
 
 
+def test_retry_failed_with_an_unknown_id_names_it_and_exits_1(env, sessions, capsys):
+    queue_id = queue_failed_row(sessions)
+
+    assert (
+        main(["cleanup", "retry-failed", "--id", str(queue_id), "--id", "99999"]) == 1
+    )
+
+    err = capsys.readouterr().err
+    assert "no cleanup queue row with id 99999" in err
+    assert "nothing was requeued" in err
+    assert queue_statuses(sessions) == {"failed": 1}
+
+
+def test_retry_failed_with_a_row_that_has_not_failed_says_so_and_exits_1(
+    env, sessions, capsys
+):
+    queue_id = queue_failed_row(sessions)
+    with sessions.begin() as session:
+        session.execute(text("UPDATE cloudinary_cleanup_queue SET status = 'held'"))
+
+    assert main(["cleanup", "retry-failed", "--id", str(queue_id)]) == 1
+
+    assert f"row {queue_id} is held, not failed" in capsys.readouterr().err
+    assert queue_statuses(sessions) == {"held": 1}
+
+
 def test_sweep_reports_what_it_reclaimed_and_found_due(env, sessions, capsys):
     with sessions.begin() as session:
         session.execute(text("INSERT INTO media_assets (public_id) VALUES ('cli/2')"))

@@ -110,12 +110,37 @@ def test_retry_failed_takes_all_or_some_ids(api, sessions):
     run_sql(
         sessions, "UPDATE cloudinary_cleanup_queue SET status = 'failed', attempts = 8"
     )
-    some = api.post("/api/cleanup/retry-failed", json={"ids": [ids[1], 999999]})
+    some = api.post("/api/cleanup/retry-failed", json={"ids": [ids[1]]})
     assert some.get_json() == {"retried": [ids[1]], "drains": 1, "enqueued": True}
     assert statuses(sessions) == {"pending": 1, "failed": 2}
     every = api.post("/api/cleanup/retry-failed")
     assert every.get_json()["retried"] == [ids[0], ids[2]]
     assert statuses(sessions) == {"pending": 3}
+
+
+def test_retry_failed_with_an_unknown_id_is_404_and_requeues_nothing(api, sessions):
+    ids = queue_rows(api, sessions, 2)
+    run_sql(sessions, "UPDATE cloudinary_cleanup_queue SET status = 'failed'")
+
+    answer = api.post("/api/cleanup/retry-failed", json={"ids": [ids[0], 999999]})
+
+    assert answer.status_code == 404
+    assert "no cleanup queue row with id 999999" in answer.get_json()["error"]
+    assert statuses(sessions) == {"failed": 2}
+
+
+def test_retry_failed_with_a_row_that_has_not_failed_is_409(api, sessions):
+    ids = queue_rows(api, sessions, 2)
+    run_sql(
+        sessions,
+        f"UPDATE cloudinary_cleanup_queue SET status = 'failed' WHERE id = {ids[0]}",
+    )
+
+    answer = api.post("/api/cleanup/retry-failed", json={"ids": ids})
+
+    assert answer.status_code == 409
+    assert f"row {ids[1]} is pending, not failed" in answer.get_json()["error"]
+    assert statuses(sessions) == {"failed": 1, "pending": 1}
 
 
 @pytest.mark.parametrize(

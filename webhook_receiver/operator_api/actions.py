@@ -114,7 +114,11 @@ def cleanup_sweep() -> Response:
 def cleanup_retry_failed() -> Response:
     ids = _ids(json_body())
     with operator(current_app).sessions.begin() as session:
-        retried = cleanup_ops.retry_failed(session, ids)
+        try:
+            retried = cleanup_ops.retry_failed(session, ids)
+        except cleanup_ops.NotRetryable as refused:
+            # an unknown id is 404; ids that exist but have not failed are a conflict
+            fail(404 if refused.unknown else 409, str(refused))
         paused = cleanup_ops.is_paused(session)
     drains = 0 if paused else drains_for(len(retried))
     return jsonify(retried=retried, drains=drains, enqueued=_drain(drains))

@@ -27,6 +27,7 @@ from workers.pauses import CLEANUP_FLOW, is_paused, pause, resume
 
 __all__ = [
     "CleanupStatus",
+    "NotRetryable",
     "SweepResult",
     "is_paused",
     "pause",
@@ -172,8 +173,43 @@ def _json_ready(value: Any) -> Any:
     return value
 
 
+class NotRetryable(Exception):
+    """Some ids given to retry_failed name no queue row, or a row that has not failed:
+    nothing was requeued (an operator's typo must not pass for success)."""
+
+    def __init__(self, unknown: list[int], not_failed: dict[int, str]) -> None:
+        self.unknown = unknown
+        self.not_failed = not_failed
+        parts = []
+        if unknown:
+            parts.append(f"no cleanup queue row with id {_listed(unknown)}")
+        parts += [
+            f"row {i} is {status}, not failed" for i, status in not_failed.items()
+        ]
+        super().__init__("; ".join(parts) + "; nothing was requeued")
+
+
+def _listed(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+_STATUS_OF = text(
+    "SELECT id, status FROM cloudinary_cleanup_queue WHERE id = ANY(:ids) FOR UPDATE"
+)
+
+
 def retry_failed(session: Session, ids: Sequence[int] | None = None) -> list[int]:
-    """Put failed rows (all of them, or those of `ids`) back to pending with fresh attempts."""
+    """Put failed rows (all of them, or those of `ids`) back to pending with fresh attempts.
+
+    With `ids`, every one must name a failed row, else NotRetryable and nothing changes."""
+    if ids:
+        found = {
+            int(i): str(s) for i, s in session.execute(_STATUS_OF, {"ids": list(ids)})
+        }
+        unknown = sorted({i for i in ids if i not in found})
+        not_failed = {i: s for i, s in sorted(found.items()) if s != "failed"}
+        if unknown or not_failed:
+            raise NotRetryable(unknown, not_failed)
     rows = session.execute(
         text(
             "UPDATE cloudinary_cleanup_queue SET status = 'pending', attempts = 0,"
