@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "mediasync.commands.reconcile",
     "mediasync.commands.listener",
     "mediasync.commands.cleanup",
+    "mediasync.commands.doctor",
+    "mediasync.commands.connect",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

@@ -203,6 +203,12 @@ class CloudinaryClient:
         """The account's usage report: one cheap authenticated Admin call."""
         return cloudinary.api.usage(**self._options())
 
+    def signed_probe(self, public_id: str) -> Any:
+        """A signed Upload API call that changes nothing (explicit on an asset that does not
+        exist): Cloudinary answers "not found" when the signature, and so the configured
+        signature algorithm, is right, and "Invalid Signature" when it is not."""
+        return cloudinary.uploader.explicit(public_id, type="upload", **self._options())
+
     def triggers(self, event_type: str | None = None) -> list[dict[str, Any]]:
         """The account's notification triggers (each: id, uri, uri_type, event_type)."""
         options = {"event_type": event_type} if event_type else {}
