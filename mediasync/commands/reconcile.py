@@ -1,15 +1,16 @@
-"""`mediasync reconcile`: start a reconciliation run (queued, or here with --wait)."""
+"""`mediasync reconcile`: start a reconciliation run (queued, or here with --wait); `reconcile
+show RUN` and `reconcile list`: what runs did."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from workers.reconcile.runs import Report
+from workers.config import Settings
 
 
 def register(subparsers: Any) -> None:
@@ -20,8 +21,8 @@ def register(subparsers: Any) -> None:
         "insert missed uploads, update stale rows, re-queue the cleanup of assets whose "
         "rows were deleted, and mark rows deleted whose asset is gone. Without --full or "
         "--public-id it searches what changed since the last run. Without --wait the run "
-        "is queued for a worker and its id printed; with --wait it runs here and the "
-        "report is printed. Exit 0 when the run finished (or was queued, or one is "
+        "is queued for a worker and its id printed (follow it with `mediasync reconcile "
+        "show RUN`); with --wait it runs here and the report is printed. Exit 0 when the run finished (or was queued, or one is "
         "already running), 1 when it was aborted by the blast-radius limit or failed.",
     )
     scope = parser.add_mutually_exclusive_group()
@@ -56,10 +57,31 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run)
+    reports = parser.add_subparsers(dest="action", metavar="{show,list}")
+    show = reports.add_parser(
+        "show",
+        help="a run's report (its progress while it runs)",
+        description="Print the report of reconcile run RUN. Exit 1 when there is no such "
+        "run or it was aborted or failed.",
+    )
+    show.add_argument("run_id", metavar="RUN", type=int, help="the run's id")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    listing = reports.add_parser("list", help="recent runs, newest first")
+    listing.add_argument(
+        "--limit", type=int, default=20, metavar="N", help="how many (default 20)"
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
+    if args.action is not None:
+        return _show_or_list(args)
+    return _start(args)
+
+
+def _start(args: argparse.Namespace) -> int:
     from mediasync.progress import progress
+    from mediasync.reconcile_text import describe, follow_hint
     from workers.celery_app import (
         cloudinary,
         get_sessionmaker,
@@ -68,7 +90,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     )
     from workers.cloudinary_client import DEFAULT_TIMEOUT_S
     from workers.reconcile import driver as reconcile
-    from workers.reconcile import tasks
+    from workers.reconcile import runs, tasks
 
     kind = "full" if args.full else "single" if args.public_id else "incremental"
     params: dict[str, Any] = {"dry_run": args.dry_run}
@@ -81,8 +103,14 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     settings = get_settings()
     if not args.wait:
         run_id = tasks.start_run(kind, **params)
-        queued = {"run_id": run_id, "kind": kind, "status": "queued"}
-        print(json.dumps(queued) if args.json else f"reconcile {kind} run {run_id}")
+        follow = follow_hint(run_id)
+        queued = {"run_id": run_id, "kind": kind, "status": "queued", "show": follow}
+        print(
+            json.dumps(queued)
+            if args.json
+            else f"reconcile {kind} run {run_id} queued for a worker; follow it with "
+            f"`{follow}`"
+        )
         return 0
     limits = tasks.limits_from(settings)
     with session_scope() as session:
@@ -90,7 +118,10 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     client, governor = cloudinary(DEFAULT_TIMEOUT_S)
 
     def sleep_noisily(seconds: float) -> None:
-        print(f"paused for {seconds:.0f} s (rate limit)", file=sys.stderr)
+        # the driver recorded the pause's reason before asking to sleep
+        with session_scope() as session:
+            reason = (reconcile.run_status(session, run_id) or {}).get("reason")
+        print(f"paused for {seconds:.0f} s: {reason or 'paused'}", file=sys.stderr)
         time.sleep(seconds)
 
     def describe_progress() -> str:
@@ -110,27 +141,52 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
             wait=True,
             sleep=sleep_noisily,
         )
-    print(json.dumps(report.as_dict(), indent=2) if args.json else describe(report))
+    with session_scope() as session:
+        run = runs.load(session, run_id)
+        if run is not None:  # the report again, with what a single run decided
+            report = runs.report_of(
+                session, run, already_running=report.already_running
+            )
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(describe(report, grace_s=settings.reconcile_grace_s))
     return 0 if report.ok else 1
 
 
-def describe(report: Report) -> str:
-    """The report as a few lines for a terminal."""
-    from workers.reconcile.runs import CLASSES
+def _show_or_list(args: argparse.Namespace) -> int:
+    """Read reconcile_runs: needs only DATABASE_URL."""
+    from mediasync.reconcile_text import describe, list_line
+    from workers.celery_app import configure, session_scope
+    from workers.reconcile import runs
 
-    head = f"reconcile {report.kind} run {report.run_id}: {report.status}"
-    if report.dry_run:
-        head += " (dry run: nothing was changed)"
-    if report.already_running:
-        head += " (already running elsewhere)"
-    counts = report.counts
-    lines = [
-        head,
-        "  " + "  ".join(f"{name} {counts.get(name, 0)}" for name in CLASSES),
-        f"  pages {counts.get('pages', 0)}, Admin API calls {counts.get('api_calls', 0)}",
-    ]
-    if report.reason:
-        lines.append(f"  reason: {report.reason}")
-    if report.resume_at is not None:
-        lines.append(f"  resumes at {report.resume_at.isoformat()}")
-    return "\n".join(lines)
+    settings = Settings.from_env(os.environ, required=("DATABASE_URL",))
+    configure(settings)
+    if args.action == "list":
+        if args.limit < 1:
+            print(
+                "mediasync reconcile list: --limit must be at least 1", file=sys.stderr
+            )
+            return 2
+        with session_scope() as session:
+            recent = runs.recent_runs(session, args.limit)
+        if args.json:
+            print(json.dumps(recent, indent=2))
+        elif not recent:
+            print("no reconcile runs yet")
+        else:
+            print("\n".join(list_line(run) for run in recent))
+        return 0
+    with session_scope() as session:
+        run = runs.load(session, args.run_id)
+        report = runs.report_of(session, run) if run is not None else None
+    if report is None:
+        print(
+            f"mediasync reconcile show: no reconcile run {args.run_id}", file=sys.stderr
+        )
+        return 1
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(describe(report, grace_s=settings.reconcile_grace_s))
+    return 0 if report.ok else 1

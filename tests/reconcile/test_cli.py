@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from sqlalchemy import text
 
 from tests.reconcile.conftest import make_drift, scalar
 
@@ -74,3 +75,104 @@ def test_full_and_public_id_together_are_a_usage_error(mediasync):
     result = mediasync("--full", "--public-id", "x")
 
     assert result.returncode == 2
+
+
+def test_a_queued_run_says_how_to_follow_it_and_show_prints_its_report(
+    cloud, sessions, mediasync
+):
+    queued = mediasync("--dry-run")
+
+    assert queued.returncode == 0, queued.stderr
+    run_id = scalar(sessions, "SELECT max(id) FROM reconcile_runs")
+    assert f"follow it with `mediasync reconcile show {run_id}`" in queued.stdout
+
+    shown = mediasync("show", str(run_id))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f"reconcile incremental run {run_id}: ")
+    assert "dry run" in shown.stdout
+
+    as_json = json.loads(mediasync("show", str(run_id), "--json").stdout)
+    assert as_json["run_id"] == run_id
+    assert as_json["kind"] == "incremental"
+
+
+def test_show_of_an_unknown_run_names_it_and_exits_1(mediasync):
+    result = mediasync("show", "99999")
+
+    assert result.returncode == 1
+    assert "no reconcile run 99999" in result.stderr
+    assert result.stdout == ""
+
+
+def test_list_shows_recent_runs_newest_first(cloud, sessions, mediasync):
+    make_drift(cloud, sessions, total=3, stale=1, missing=0, tombstoned=0, gone=0)
+    assert mediasync("--full", "--wait").returncode == 0
+    assert mediasync("--public-id", "drift/000002", "--wait").returncode == 0
+
+    listed = mediasync("list")
+
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 2
+    assert "single" in lines[0]
+    assert "unchanged 1" in lines[0]
+    assert "full" in lines[1]
+    assert "listed 3, updated 1, unchanged 2" in lines[1]
+    as_json = json.loads(mediasync("list", "--json", "--limit", "1").stdout)
+    assert [run["kind"] for run in as_json] == ["single"]
+
+
+def test_an_incremental_run_counts_what_it_listed_not_an_empty_seen_set(
+    cloud, sessions, mediasync
+):
+    make_drift(cloud, sessions, total=5, stale=2, missing=1, tombstoned=0, gone=0)
+
+    report = json.loads(mediasync("--wait", "--json").stdout)
+
+    assert report["kind"] == "incremental"
+    assert "seen" not in report["counts"]
+    assert report["listed"] == 5
+    assert report["counts"]["updated"] == 2
+    assert report["counts"]["inserted"] == 1
+    text = mediasync("show", str(report["run_id"])).stdout
+    assert "seen" not in text
+    assert "assets listed 5" in text
+
+
+def test_a_single_run_kept_by_the_grace_period_says_so(cloud, sessions, mediasync):
+    with sessions.begin() as session:
+        session.execute(
+            text("INSERT INTO media_assets (public_id, version) VALUES ('fresh', 1)")
+        )
+
+    result = mediasync("--public-id", "fresh", "--wait")
+
+    assert result.returncode == 0, result.stderr
+    assert "not found in Cloudinary" in result.stdout
+    assert "grace period (MEDIASYNC_RECONCILE_GRACE=300 s): kept" in result.stdout
+    assert "unchanged" not in result.stdout
+    run_id = scalar(sessions, "SELECT max(id) FROM reconcile_runs")
+    report = json.loads(mediasync("show", str(run_id), "--json").stdout)
+    assert report["details"]["found_in_cloudinary"] is False
+    assert report["details"]["verdict"] == "kept_in_grace_period"
+
+
+def test_a_single_run_for_an_asset_nobody_has_says_there_was_nothing_to_do(
+    cloud, mediasync
+):
+    result = mediasync("--public-id", "nowhere", "--wait")
+
+    assert result.returncode == 0, result.stderr
+    assert "the mirror has no live row for it: nothing to do" in result.stdout
+
+
+def test_a_pause_after_a_502_gives_its_real_reason_not_rate_limit(cloud, mediasync):
+    cloud.client.seed(count=1, prefix="s/")
+    cloud.client.fault("get_resource", status=502)
+
+    result = mediasync("--public-id", "s/000000", "--wait")
+
+    assert result.returncode == 0, result.stderr
+    assert "paused for 5 s: Cloudinary unavailable" in result.stderr
+    assert "rate limit" not in result.stderr
+    assert "its row was inserted" in result.stdout

@@ -16,6 +16,15 @@ CLASSES = (
     "unchanged",
     "errors",
 )
+# Every asset a listing or search returned lands in exactly one of these (marked_deleted
+# counts rows whose asset was *not* returned).
+LISTED_CLASSES = ("inserted", "updated", "requeued_cleanup", "unchanged", "errors")
+
+# What a single-asset run decided when Cloudinary answered 404 (report details "verdict").
+MARKED_DELETED = "marked_deleted"
+KEPT_IN_GRACE_PERIOD = "kept_in_grace_period"
+NO_LIVE_ROW = "no_live_row"
+ROW_CHANGED_AFTER_THE_RUN = "row_changed_after_the_run"
 
 
 @dataclass
@@ -55,6 +64,14 @@ class Report:
     def ok(self) -> bool:
         return self.status not in ("aborted", "failed")
 
+    @property
+    def listed(self) -> int | None:
+        """How many assets Cloudinary's listing or search returned (None for a single-asset
+        run, whose one answer is `found_in_cloudinary`)."""
+        if self.kind == "single":
+            return None
+        return sum(self.counts.get(name, 0) for name in LISTED_CLASSES)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -62,6 +79,7 @@ class Report:
             "status": self.status,
             "dry_run": self.dry_run,
             "counts": dict(self.counts),
+            "listed": self.listed,
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "resume_at": _iso(self.resume_at),
@@ -74,12 +92,17 @@ class Report:
     @classmethod
     def of(cls, run: Run, *, already_running: bool = False) -> Report:
         details = {k: v for k, v in run.report.items() if k != "reason"}
+        counts = dict(run.counts)
+        if run.kind != "full":
+            # the seen set is kept only for a full run's final sweep; elsewhere it would
+            # read "seen 0" beside everything the run compared
+            counts.pop("seen", None)
         return cls(
             run_id=run.id,
             kind=run.kind,
             status=run.status,
             dry_run=run.dry_run,
-            counts=dict(run.counts),
+            counts=counts,
             started_at=run.started_at,
             finished_at=run.finished_at,
             resume_at=run.resume_at,

@@ -6,13 +6,23 @@ Functions take a Session and never commit, except where a lock needs a connectio
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from workers.reconcile.report import CLASSES, Report, Run, empty_counts
+from workers.reconcile.report import (
+    CLASSES,
+    KEPT_IN_GRACE_PERIOD,
+    MARKED_DELETED,
+    NO_LIVE_ROW,
+    ROW_CHANGED_AFTER_THE_RUN,
+    Report,
+    Run,
+    empty_counts,
+)
 
 __all__ = ["CLASSES", "Report", "Run", "empty_counts"]
 
@@ -90,6 +100,15 @@ SELECT id FROM reconcile_runs
     OR (status = 'paused' AND resume_at IS NULL
         AND NOT EXISTS (SELECT 1 FROM mediasync_pauses WHERE flow = 'reconcile'))
  ORDER BY id
+""")
+
+# When the live row of a single run's asset last changed (the grace window's measure).
+_LIVE_ROW_CHANGED = text("""
+SELECT GREATEST(created_at, updated_at, COALESCE(last_event_at, '-infinity')) AS changed_at
+  FROM media_assets
+ WHERE deleted_at IS NULL AND public_id = :public_id
+   AND resource_type = :resource_type AND delivery_type = :delivery_type
+ ORDER BY changed_at DESC LIMIT 1
 """)
 
 _OPERATOR_PAUSE = text("SELECT reason FROM mediasync_pauses WHERE flow = 'reconcile'")
@@ -194,15 +213,49 @@ def finish(
     session.execute(_SUMMARY, {"id": run_id})
 
 
+def report_of(session: Session, run: Run, *, already_running: bool = False) -> Report:
+    """A run's report; a finished single-asset run that Cloudinary answered 404 also says
+    why its row was or was not marked deleted (details "verdict")."""
+    report = Report.of(run, already_running=already_running)
+    if not (
+        run.kind == "single"
+        and run.status == "finished"
+        and run.report.get("found_in_cloudinary") is False
+    ):
+        return report
+    extra: dict[str, Any] = {}
+    if run.counts.get("marked_deleted"):
+        extra["verdict"] = MARKED_DELETED
+    else:
+        # mark_missing spares a live row only when it changed inside the grace window
+        changed_at = session.execute(
+            _LIVE_ROW_CHANGED,
+            {
+                "public_id": run.params.get("public_id"),
+                "resource_type": run.params.get("resource_type"),
+                "delivery_type": run.params.get("delivery_type"),
+            },
+        ).scalar_one_or_none()
+        if changed_at is None:
+            extra["verdict"] = NO_LIVE_ROW
+        else:
+            after = run.finished_at is not None and changed_at > run.finished_at
+            extra["verdict"] = (
+                ROW_CHANGED_AFTER_THE_RUN if after else KEPT_IN_GRACE_PERIOD
+            )
+            extra["row_changed_at"] = changed_at.isoformat()
+    return replace(report, details=report.details | extra)
+
+
 def run_status(session: Session, run_id: int) -> dict[str, Any] | None:
     """The report of one run, as JSON-ready values (None when there is no such run)."""
     run = load(session, run_id)
-    return Report.of(run).as_dict() if run is not None else None
+    return report_of(session, run).as_dict() if run is not None else None
 
 
 def recent_runs(session: Session, limit: int = 20) -> list[dict[str, Any]]:
-    rows = session.execute(_RECENT, {"limit": limit}).mappings()
-    return [Report.of(Run(**row)).as_dict() for row in rows]
+    rows = session.execute(_RECENT, {"limit": limit}).mappings().all()
+    return [report_of(session, Run(**row)).as_dict() for row in rows]
 
 
 def due_runs(session: Session) -> list[int]:
