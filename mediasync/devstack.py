@@ -4,15 +4,17 @@ PostgreSQL and Redis come from DATABASE_URL / REDIS_URL when set, else embedded 
 data lives under the state directory (`./.mediasync/`) and survives restarts. The Cloudinary
 emulator stands in when CLOUDINARY_URL is unset. Then: migrate, and the receiver, a worker,
 beat, the listener and Flower as child processes whose output is streamed with a prefix each.
-Every child gets a parent-death signal, so nothing outlives the supervisor.
+`supervisor.py` watches them all (the embedded servers too): a child that dies is reported with
+its last lines and restarted, within bounds; Ctrl-C stops everything within 10 s. Their pids
+are in `children.json` in the state directory.
 """
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,21 +24,19 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from db.migrate import migrate
 from mediasync.embedded import LocalPostgres, LocalRedis, free_port
+from mediasync.supervisor import Supervisor, piped
 
 PROCESSES = ("receiver", "worker", "beat", "listener", "flower")
-# Stopped in this order: first the doors (no new work), then the workers finish theirs.
+# Stopped in this order: first the doors (no new work), then the workers finish theirs,
+# and the servers they talk to last. Within 10 s in all: 6 for ours, then 3 for the servers.
 STOP_ORDER = ("receiver", "listener", "beat", "worker", "flower", "emulator")
-STOP_TIMEOUT_S = 30.0
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    os.setsid()  # Ctrl-C reaches the supervisor only; it stops children in order
-    ctypes.CDLL("libc.so.6").prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+SERVER_STOP_ORDER = ("redis", "postgres")
+STOP_GRACE_S = 6.0
+SERVER_STOP_GRACE_S = 3.0
 
 
 @dataclass
@@ -99,9 +99,10 @@ class DevStack:
         self.state = DevState.load(self.state_dir / "dev.json")
         self.postgres: LocalPostgres | None = None
         self.redis: LocalRedis | None = None
-        self.children: dict[str, subprocess.Popen[bytes]] = {}
-        self._pumps: list[threading.Thread] = []
         self._print_lock = threading.Lock()
+        self.supervisor = Supervisor(
+            self._emit, pid_file=self.state_dir / "children.json"
+        )
         self.env: dict[str, str] = {}
         self.urls: dict[str, str] = {}
 
@@ -158,7 +159,10 @@ class DevStack:
             "flower": ["flower", "--host", "127.0.0.1", "--port", str(flower_port)],
         }
         for name in self.process_names:
-            self._spawn(name, [sys.executable, "-m", "mediasync", *commands[name]], env)
+            child_env = self._receiver_env(env) if name == "receiver" else env
+            self._spawn(
+                name, [sys.executable, "-m", "mediasync", *commands[name]], child_env
+            )
         self.urls.update(
             receiver=receiver_url,
             webhook=f"{receiver_url}/webhooks/cloudinary",
@@ -166,10 +170,27 @@ class DevStack:
         )
         self.state.values["urls"] = self.urls
         self.state.save()
-        if "receiver" in self.children:
-            _wait_http(f"{receiver_url}/healthz", self.children["receiver"], "receiver")
-        if "worker" in self.children:
-            self._wait_worker(self.children["worker"])
+        if "receiver" in self.supervisor.children:
+            _wait_http(f"{receiver_url}/healthz", self._process("receiver"), "receiver")
+        if "worker" in self.supervisor.children:
+            self._wait_worker(self._process("worker"))
+
+    def _receiver_env(self, env: dict[str, str]) -> dict[str, str]:
+        # gunicorn runs several workers: without a shared directory each scrape of /metrics
+        # sees one worker's counts, and counters seem to go backwards between scrapes.
+        return {**env, "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.state_dir / "prometheus"
+
+    def _clean_metrics_dir(self) -> None:
+        # files of an earlier receiver's workers would be added to this one's counts
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        self.metrics_dir.mkdir(parents=True)
+
+    def _process(self, name: str) -> subprocess.Popen[bytes]:
+        return self.supervisor.process(name)
 
     def _wait_worker(
         self, process: subprocess.Popen[bytes], timeout: float = 60
@@ -190,18 +211,35 @@ class DevStack:
         raise RuntimeError(f"the worker did not answer a ping within {timeout:.0f} s")
 
     def _embedded_postgres(self) -> str:
-        self.postgres = LocalPostgres(
+        postgres = self.postgres = LocalPostgres(
             self.state_dir / "pg", port=self.state.port("postgres", 55432), durable=True
         )
-        self.postgres.start()
-        return self.postgres.url
+
+        def launch() -> subprocess.Popen[bytes]:
+            postgres.start()
+            assert postgres.process is not None  # noqa: S101 -- start() set it
+            return postgres.process
+
+        self.supervisor.start(
+            "postgres",
+            launch,
+            log_file=self.state_dir / "pg.log",
+            stop_signal=signal.SIGINT,  # PostgreSQL's fast shutdown
+        )
+        return postgres.url
 
     def _embedded_redis(self) -> str:
-        self.redis = LocalRedis(
+        redis = self.redis = LocalRedis(
             self.state_dir / "redis", port=self.state.port("redis", 56379)
         )
-        self.redis.start()
-        return self.redis.url
+
+        def launch() -> subprocess.Popen[bytes]:
+            redis.start()
+            assert redis.process is not None  # noqa: S101 -- start() set it
+            return redis.process
+
+        self.supervisor.start("redis", launch, log_file=self.state_dir / "redis.log")
+        return redis.url
 
     def _start_emulator(self, env: dict[str, str], receiver_url: str) -> str:
         port = self.state.port("emulator", 8090)
@@ -220,33 +258,17 @@ class DevStack:
             emulator_env,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/_emulator/counters", self.children["emulator"], "emulator")
+        _wait_http(f"{base}/_emulator/counters", self._process("emulator"), "emulator")
         self.urls["emulator"] = base
         return f"{account}?upload_prefix={base}"
 
     def _spawn(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
-        process = subprocess.Popen(
-            argv,
-            env=dict(env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
-        self.children[name] = process
-        assert process.stdout is not None  # noqa: S101 -- stdout=PIPE above
-        pump = threading.Thread(
-            target=self._pump,
-            args=(name, process.stdout),
-            name=f"log-{name}",
-            daemon=True,
-        )
-        pump.start()
-        self._pumps.append(pump)
+        def launch() -> subprocess.Popen[bytes]:
+            if name == "receiver":
+                self._clean_metrics_dir()
+            return piped(argv, env)
 
-    def _pump(self, name: str, stream: IO[bytes]) -> None:
-        for raw in iter(stream.readline, b""):
-            self._emit(name, raw.decode(errors="replace").rstrip())
+        self.supervisor.start(name, launch)
 
     def _emit(self, name: str, line: str) -> None:
         with self._print_lock:
@@ -259,8 +281,9 @@ class DevStack:
         lines = [
             "mediasync dev is running. Ctrl-C stops everything.",
             f"  receiver      {self.urls['receiver']}  (webhooks: {self.urls['webhook']})",
-            f"  operator API  {self.urls['receiver']}/api/  "
-            f"(Authorization: Bearer {self.env['MEDIASYNC_API_TOKEN']})",
+            f"  operator API  {self.urls['receiver']}/api/openapi.json  (send "
+            f"Authorization: Bearer $MEDIASYNC_API_TOKEN; "
+            f"MEDIASYNC_API_TOKEN={self.env['MEDIASYNC_API_TOKEN']})",
             f"  metrics       {self.urls['receiver']}/metrics",
             f"  Flower        {self.urls['flower']}  (user {flower_user}, "
             f"password {flower_password})",
@@ -277,33 +300,19 @@ class DevStack:
         ]
         return "\n".join(lines)
 
-    def failed_child(self) -> str | None:
-        for name, process in self.children.items():
-            if process.poll() is not None:
-                return name
-        return None
+    def supervise(self) -> str | None:
+        """Restart children that died; a message when one keeps dying and dev must stop."""
+        return self.supervisor.check()
 
     def stop(self) -> None:
-        names = [n for n in STOP_ORDER if n in self.children]
-        for name in names:
-            process = self.children[name]
-            if process.poll() is None:
-                self._emit("dev", f"stopping {name}")
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    self._emit(
-                        "dev", f"{name} did not stop in {STOP_TIMEOUT_S:.0f} s; killing"
-                    )
-                    process.kill()
-                    process.wait()
-        for pump in self._pumps:
-            pump.join(timeout=5)
+        self.supervisor.stop(STOP_ORDER, STOP_GRACE_S)
+        self.supervisor.stop(SERVER_STOP_ORDER, SERVER_STOP_GRACE_S)
+        # servers that failed at start, before the supervisor knew them
         if self.redis is not None:
-            self.redis.stop()
+            self.redis.stop(timeout=1)
         if self.postgres is not None:
-            self.postgres.stop()
+            self.postgres.stop(timeout=1)
+        (self.state_dir / "children.json").unlink(missing_ok=True)
         self.state.values.pop("pid", None)
         self.state.values.pop("env", None)
         if self.state.values:
