@@ -65,18 +65,40 @@ def register(subparsers: Any) -> None:
         "run or it was aborted or failed.",
     )
     show.add_argument("run_id", metavar="RUN", type=int, help="the run's id")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    # SUPPRESS: `reconcile --json show 4` keeps the --json given before the action
+    show.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
+    )
     listing = reports.add_parser("list", help="recent runs, newest first")
     listing.add_argument(
         "--limit", type=int, default=20, metavar="N", help="how many (default 20)"
     )
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print JSON"
+    )
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
-    if args.action is not None:
-        return _show_or_list(args)
-    return _start(args)
+    if args.action is None:
+        return _start(args)
+    starting = [
+        flag
+        for flag, given in (
+            ("--full", args.full),
+            ("--public-id", args.public_id),
+            ("--dry-run", args.dry_run),
+            ("--wait", args.wait),
+        )
+        if given
+    ]
+    if starting:
+        print(
+            f"mediasync reconcile {args.action}: {', '.join(starting)} starts a run; "
+            f"{args.action} only reads them",
+            file=sys.stderr,
+        )
+        return 2
+    return _show_or_list(args)
 
 
 def _start(args: argparse.Namespace) -> int:

@@ -176,3 +176,16 @@ def test_a_pause_after_a_502_gives_its_real_reason_not_rate_limit(cloud, mediasy
     assert "paused for 5 s: Cloudinary unavailable" in result.stderr
     assert "rate limit" not in result.stderr
     assert "its row was inserted" in result.stdout
+
+
+def test_show_takes_json_before_or_after_it_and_refuses_the_flags_of_a_new_run(
+    cloud, sessions, mediasync
+):
+    run_id = json.loads(mediasync("--dry-run", "--json").stdout)["run_id"]
+
+    before = mediasync("--json", "show", str(run_id))
+    assert json.loads(before.stdout)["run_id"] == run_id
+
+    mixed = mediasync("--full", "show", str(run_id))
+    assert mixed.returncode == 2
+    assert "--full starts a run" in mixed.stderr
