@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import Any
 
 
@@ -51,4 +52,10 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
             print(result.line())
         failing = sum(not r.passed for r in results)
         print("all checks pass" if healthy else f"{failing} check(s) did not pass")
+    if not healthy:
+        # the report is on stdout; stderr says in one line what to fix first
+        failures = [r for r in results if r.status == "fail"] or results
+        more = len(failures) - 1
+        also = f" (doctor: {more} more check(s) did not pass)" if more else ""
+        print(f"mediasync: {failures[0].summary()}{also}", file=sys.stderr)
     return 0 if healthy else 1

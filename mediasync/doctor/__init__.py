@@ -29,7 +29,10 @@ def run_checks(
         ]
     results = [passed("settings", "every variable parses")]
     results += _database_checks(settings, timeout_s)
-    broker = local.broker(settings.broker_url, timeout_s)
+    broker_variable = (
+        "CELERY_BROKER_URL" if env.get("CELERY_BROKER_URL") else "REDIS_URL"
+    )
+    broker = local.broker(settings.broker_url, timeout_s, broker_variable)
     results.append(broker)
     results.append(
         local.workers(settings.broker_url, timeout_s)

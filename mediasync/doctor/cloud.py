@@ -38,6 +38,7 @@ def credentials(client: CloudinaryClient) -> tuple[Result, Any]:
             "cloudinary credentials",
             f"cloud {cloud!r} refused the API key and secret: {exc}",
             "copy CLOUDINARY_URL from the Cloudinary console (API Keys)",
+            "CLOUDINARY_URL",
         ), None
     except (
         Exception
@@ -46,6 +47,7 @@ def credentials(client: CloudinaryClient) -> tuple[Result, Any]:
             "cloudinary credentials",
             f"the Admin API of cloud {cloud!r} did not answer: {exc}",
             "check CLOUDINARY_URL's cloud name (and upload_prefix) and the network",
+            "CLOUDINARY_URL",
         ), None
     return passed("cloudinary credentials", f"cloud {cloud!r} accepts them"), answer
 
@@ -62,6 +64,7 @@ def signature_algorithm(client: CloudinaryClient) -> Result:
             "signature algorithm",
             f"the account refused a {algorithm} signature: {exc}",
             f"set signature_algorithm={other} in CLOUDINARY_URL's query",
+            "CLOUDINARY_URL",
         )
     except Exception as exc:
         return failed(
@@ -77,8 +80,9 @@ def receiver(public_url: str | None, timeout_s: float) -> Result:
     if not public_url:
         return failed(
             "receiver",
-            "MEDIASYNC_PUBLIC_URL is not set: Cloudinary cannot be told where to post",
+            "is not set: Cloudinary cannot be told where to post",
             "set MEDIASYNC_PUBLIC_URL=https://<host that reaches `mediasync receiver`>",
+            "MEDIASYNC_PUBLIC_URL",
         )
     url = public_url.rstrip("/") + "/healthz"
     try:
@@ -91,12 +95,14 @@ def receiver(public_url: str | None, timeout_s: float) -> Result:
             "receiver",
             f"{url} does not answer: {getattr(exc, 'reason', exc)}",
             "start `mediasync receiver` and make MEDIASYNC_PUBLIC_URL reach it",
+            "MEDIASYNC_PUBLIC_URL",
         )
     if status != 200:
         return failed(
             "receiver",
             f"{url} answered {status}",
             "point MEDIASYNC_PUBLIC_URL at `mediasync receiver`",
+            "MEDIASYNC_PUBLIC_URL",
         )
     return passed("receiver", f"{url} answers")
 
@@ -105,8 +111,9 @@ def triggers(client: CloudinaryClient, public_url: str | None) -> Result:
     if not public_url:
         return failed(
             "webhook triggers",
-            "MEDIASYNC_PUBLIC_URL is not set",
-            "set it, then run connect",
+            "is not set",
+            "set it, then run `mediasync connect`",
+            "MEDIASYNC_PUBLIC_URL",
         )
     url = notification_triggers.webhook_url(public_url)
     try:
@@ -140,7 +147,7 @@ def webhook_applied(
     """Post a signed no-op notification as Cloudinary would; wait for a worker to apply it;
     delete what it left (the inbox row and its audit rows)."""
     if not public_url:
-        return failed("webhook applied", "MEDIASYNC_PUBLIC_URL is not set", "set it")
+        return failed("webhook applied", "is not set", "set it", "MEDIASYNC_PUBLIC_URL")
     raw = _probe_body()
     stamp = str(int(time.time()))
     request = urllib.request.Request(  # noqa: S310  # an operator-given http(s) URL

@@ -65,6 +65,7 @@ def database(database_url: str, timeout_s: float) -> Result:
             "database",
             f"cannot connect to {where(database_url)}: {reason}",
             "start PostgreSQL or correct DATABASE_URL",
+            "DATABASE_URL",
         )
     return passed(
         "database",
@@ -124,7 +125,7 @@ def clock_skew(conn: psycopg.Connection[Any]) -> Result:
     return passed("clock skew", detail)
 
 
-def broker(broker_url: str, timeout_s: float) -> Result:
+def broker(broker_url: str, timeout_s: float, variable: str = "REDIS_URL") -> Result:
     client = redis.Redis.from_url(
         broker_url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
     )
@@ -134,7 +135,8 @@ def broker(broker_url: str, timeout_s: float) -> Result:
         return failed(
             "broker",
             f"Redis at {where(broker_url)} does not answer: {exc}",
-            "start Redis or correct REDIS_URL / CELERY_BROKER_URL",
+            f"start Redis or correct {variable}",
+            variable,
         )
     finally:
         client.close()

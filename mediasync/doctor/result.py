@@ -17,13 +17,20 @@ class Result:
     fix: str = ""
     # true but worth knowing even when the check passes
     warning: str = ""
+    # the setting to correct when the check fails, if one is to blame
+    variable: str = ""
 
     @property
     def passed(self) -> bool:
         return self.status == PASS
 
+    def summary(self) -> str:
+        """The check and what is wrong, naming the variable to correct."""
+        blame = f"{self.variable}: " if self.variable else ""
+        return f"{self.check}: {blame}{self.detail}"
+
     def line(self) -> str:
-        text = f"{_MARKS[self.status]} {self.check}: {self.detail}"
+        text = f"{_MARKS[self.status]} {self.summary()}"
         if self.fix and not self.passed:
             text += f" — fix: {self.fix}"
         if self.warning:
@@ -38,8 +45,8 @@ def passed(check: str, detail: str, warning: str = "") -> Result:
     return Result(check, PASS, detail, warning=warning)
 
 
-def failed(check: str, detail: str, fix: str) -> Result:
-    return Result(check, FAIL, detail, fix)
+def failed(check: str, detail: str, fix: str, variable: str = "") -> Result:
+    return Result(check, FAIL, detail, fix, variable=variable)
 
 
 def skipped(check: str, because: str) -> Result:
