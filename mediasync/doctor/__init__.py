@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import psycopg
+
 from mediasync.doctor import cloud, local
 from mediasync.doctor.result import Result, failed, passed, skipped
 from workers.cloudinary_client import CloudinaryClient
@@ -47,23 +49,35 @@ def _database_checks(settings: Settings, timeout_s: float) -> list[Result]:
     reachable = local.database(settings.database_url, timeout_s)
     if not reachable.passed:
         return [reachable, *[skipped(n, "no database") for n in DATABASE_CHECKS]]
-    results = [reachable]
-    with local.connect(settings.database_url, timeout_s) as conn:
+    try:
+        return [reachable, *_schema_checks(settings.database_url, timeout_s)]
+    except psycopg.Error as exc:
+        # it answered a moment ago: lost meanwhile, or refused a read (permissions)
+        lost = failed(
+            "database",
+            f"answered, then failed a check: {str(exc).strip().splitlines()[0]}",
+            "check the database's state and this role's permissions",
+            "DATABASE_URL",
+        )
+        return [lost, *[skipped(n, "database error") for n in DATABASE_CHECKS]]
+
+
+def _schema_checks(database_url: str, timeout_s: float) -> list[Result]:
+    with local.connect(database_url, timeout_s) as conn:
         schema = local.migrations(conn)
-        results.append(schema)
         if not schema.passed:
-            return (
-                results
-                + [skipped(n, "migrations missing") for n in DATABASE_CHECKS[1:-1]]
-                + [local.clock_skew(conn)]
-            )
-        results += [
+            return [
+                schema,
+                *[skipped(n, "migrations missing") for n in DATABASE_CHECKS[1:-1]],
+                local.clock_skew(conn),
+            ]
+        return [
+            schema,
             local.delete_triggers(conn),
             local.listener(conn),
             local.beat(conn),
             local.clock_skew(conn),
         ]
-    return results
 
 
 def _cloud_checks(
