@@ -36,8 +36,10 @@ def run_checks(
     )
     broker = local.broker(settings.broker_url, timeout_s, broker_variable)
     results.append(broker)
+    schema_ok = any(r.check == "migrations" and r.passed for r in results)
+    canary = _canary(settings, timeout_s) if schema_ok else None
     results.append(
-        local.workers(settings.broker_url, timeout_s)
+        local.workers(settings.broker_url, timeout_s, canary)
         if broker.passed
         else skipped("workers", "no broker")
     )
@@ -78,6 +80,14 @@ def _schema_checks(database_url: str, timeout_s: float) -> list[Result]:
             local.beat(conn),
             local.clock_skew(conn),
         ]
+
+
+def _canary(settings: Settings, timeout_s: float) -> Result | None:
+    try:
+        with local.connect(settings.database_url, timeout_s) as conn:
+            return local.canary_overdue(conn, settings.canary_interval_s)
+    except psycopg.Error:
+        return None  # the database line says why
 
 
 def _cloud_checks(

@@ -26,6 +26,7 @@ from workers.cleanup.listener import (
     POLL_S,
     stale_after_s,
 )
+from workers.heartbeats import CANARY
 
 # the triggers behind the delete flow (db/migrations 0002 and 0009)
 DELETE_TRIGGERS = (
@@ -35,6 +36,8 @@ DELETE_TRIGGERS = (
     "media_assets_before_truncate_refuse",
 )
 CLOCK_SKEW_LIMIT_S = 5.0
+# a canary may wait this long in a busy queue beyond its three intervals
+CANARY_SLACK_S = 30
 
 
 def where(url: str) -> str:
@@ -143,17 +146,16 @@ def broker(broker_url: str, timeout_s: float, variable: str = "REDIS_URL") -> Re
     return passed("broker", f"Redis at {where(broker_url)} answers")
 
 
-def workers(broker_url: str, timeout_s: float) -> Result:
-    """Ask the running workers which queues they consume (Celery's `inspect`)."""
+def workers(broker_url: str, timeout_s: float, canary: Result | None = None) -> Result:
+    """Ask the running workers which queues they consume (Celery's `inspect`); `canary`
+    (canary_overdue's verdict) catches workers that answer but no longer consume."""
     app = Celery("mediasync-doctor", broker=broker_url)
     try:
         answers = app.control.inspect(timeout=timeout_s).active_queues() or {}
-    except (
-        Exception
-    ) as exc:  # kombu and redis raise their own; the broker check names it
-        answers, error = {}, f" ({exc})"
-    else:
         error = ""
+    # kombu and redis raise their own errors; the broker check has named the cause
+    except Exception as exc:
+        answers, error = {}, f" ({exc})"
     finally:
         app.close()
     consumed = {
@@ -163,11 +165,36 @@ def workers(broker_url: str, timeout_s: float) -> Result:
     if missing:
         return failed(
             "workers",
-            f"{len(answers)} worker(s) answered; nobody consumes {', '.join(missing)}{error}",
+            f"{len(answers)} worker(s) answered; nobody consumes "
+            f"{', '.join(missing)}{error}",
             "start `mediasync worker` (it consumes every mediasync queue)",
         )
+    if canary is not None and not canary.passed:
+        return canary
     return passed(
         "workers", f"{len(answers)} worker(s) consume {', '.join(ALL_QUEUES)}"
+    )
+
+
+def canary_overdue(conn: psycopg.Connection[Any], interval_s: int) -> Result | None:
+    """A failed Result when beat's canary task (every `interval_s`) has not completed for
+    three intervals: workers that answer `inspect` but no longer take tasks (a known Celery
+    failure after a Redis reconnect). None while no canary has ever run."""
+    row = conn.execute(
+        "SELECT extract(epoch FROM now() - last_seen) FROM mediasync_heartbeats"
+        " WHERE name = %s",
+        (CANARY,),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    age = float(row[0])
+    if age <= 3 * interval_s + CANARY_SLACK_S:
+        return passed("workers", f"canary completed {age:.0f} s ago")
+    return failed(
+        "workers",
+        f"workers answer, but the canary task last completed {age:.0f} s ago "
+        f"(sent every {interval_s} s)",
+        "restart the workers (and check that `mediasync beat` runs)",
     )
 
 

@@ -31,6 +31,7 @@ from tests.pg import create_database, drop_database
 from tests.waiting import wait_until
 from workers.cloudinary_client import CloudinaryClient
 from workers.config import CloudinaryAccount, Settings
+from workers.heartbeats import CANARY
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -162,6 +163,21 @@ def test_no_worker(stack_without_worker: Stack) -> None:
     results = checks(stack_without_worker.env)
     assert failing(results) == {"workers", "webhook applied"}
     assert "nobody consumes mediasync.inbox" in results["workers"].detail
+    assert results["webhook applied"].status == "skip"
+
+
+def test_workers_that_answer_but_run_no_canary(stack: Stack) -> None:
+    """Workers can answer `inspect` yet take no tasks: the canary's age gives them away."""
+    with psycopg.connect(libpq_url(stack.env["DATABASE_URL"]), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO mediasync_heartbeats (name, last_seen)"
+            " VALUES (%s, now() - interval '1 hour')"
+            " ON CONFLICT (name) DO UPDATE SET last_seen = EXCLUDED.last_seen",
+            (CANARY,),
+        )
+        results = checks(stack.env)
+    assert failing(results) == {"workers", "webhook applied"}
+    assert "canary task last completed 3600 s ago" in results["workers"].detail
     assert results["webhook applied"].status == "skip"
 
 
