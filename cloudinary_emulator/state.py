@@ -14,6 +14,7 @@ from cloudinary_emulator.invalidations import Invalidations
 from cloudinary_emulator.payloads import Payload
 from cloudinary_emulator.ratelimit import RateLimiter
 from cloudinary_emulator.store import Asset, Store
+from cloudinary_emulator.trigger_list import Triggers
 
 
 class ResultCache:
@@ -52,6 +53,7 @@ class State:
     limiter: RateLimiter
     searches: ResultCache = field(default_factory=ResultCache)
     invalidations: Invalidations = field(default_factory=Invalidations)
+    triggers: Triggers = field(default_factory=Triggers)
 
     def notify(self, payloads: list[Payload], url: str | None) -> None:
         """Queue notifications. Handlers call this while still holding the store lock,
@@ -67,3 +69,4 @@ class State:
         self.outbox.reset()
         self.searches.clear()
         self.invalidations.clear()
+        self.triggers.clear()

@@ -23,10 +23,15 @@ def client_for(em: Emulator, secret: str | None = None) -> CloudinaryClient:
 
 @pytest.fixture
 def client(emulator: Emulator) -> CloudinaryClient:
-    made = client_for(emulator)
-    for trigger in made.triggers():  # the list outlives the emulator's reset
-        made.delete_trigger(trigger["id"])
-    return made
+    emulator.client.reset()  # (a reset empties the triggers too)
+    return client_for(emulator)
+
+
+def test_a_reset_empties_the_triggers(emulator: Emulator) -> None:
+    client = client_for(emulator)
+    client.create_trigger(URL, "upload")
+    emulator.client.reset()
+    assert client.triggers() == []
 
 
 def test_create_list_update_delete(client: CloudinaryClient) -> None:
