@@ -1,4 +1,5 @@
-"""Database URL spellings: users may give either libpq's or SQLAlchemy's form."""
+"""Database URL spellings: users may give either libpq's or SQLAlchemy's form; and
+what is wrong with a server URL's host or port."""
 
 from __future__ import annotations
 
@@ -32,3 +33,21 @@ def with_database(url: str, database: str) -> str:
     """The same server URL pointing at another database (keeps host, port, query)."""
     parts = urlsplit(libpq_url(url))
     return urlunsplit(parts._replace(path="/" + database))
+
+
+def host_and_port_problem(url: str) -> str | None:
+    """What is wrong with the URL's port or host, in words, or None. The drivers would
+    fail on it later, each in its own way (SQLAlchemy and redis-py with a ValueError
+    traceback, libpq mid-connect)."""
+    parts = urlsplit(url)
+    host_and_port = parts.netloc.rpartition("@")[2]
+    try:
+        port = parts.port
+    except ValueError:
+        got = host_and_port.rpartition(":")[2]
+        return f"the port must be a number from 1 to 65535, got {got!r}"
+    if port == 0:
+        return "the port must be a number from 1 to 65535, got 0"
+    if host_and_port.startswith(":"):
+        return "the host is missing before the port"
+    return None

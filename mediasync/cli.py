@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Mapping, Sequence
 
-from workers.config import SettingsError
+from mediasync.errors import describe
 
 # Each module registers one subcommand; importing them is cheap (heavy imports happen in run).
 COMMAND_MODULES = (
@@ -38,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 failure, 2 usage. Configuration comes from the "
         "environment (DATABASE_URL, REDIS_URL, CLOUDINARY_URL, MEDIASYNC_*); see README.",
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of a failure instead of its one-line explanation "
+        "(so does MEDIASYNC_LOG_LEVEL=DEBUG)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -51,15 +59,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     namespace, rest = parser.parse_known_args(args)
     if rest and not getattr(namespace, "passthrough", False):
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        # the usage of the (sub)command the user typed, not the top level's
+        chosen_parser(parser, namespace).error(
+            f"unrecognized arguments: {' '.join(rest)}"
+        )
     try:
         code: int = namespace.handler(namespace, rest)
-    except SettingsError as exc:
-        print(f"mediasync: configuration error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        return explain_failure(exc, os.environ, debug=namespace.debug)
     return code
+
+
+def explain_failure(exc: Exception, env: Mapping[str, str], *, debug: bool) -> int:
+    """One line on stderr for a failure of the environment (a setting, an unreachable
+    database, broker or account); a traceback for anything else, or when debugging."""
+    line = describe(exc, env)
+    debugging = debug or env.get("MEDIASYNC_LOG_LEVEL", "").strip().upper() == "DEBUG"
+    if line is None or debugging:
+        traceback.print_exception(exc)
+        return EXIT_FAILURE
+    print(f"mediasync: {line}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def chosen_parser(
+    parser: argparse.ArgumentParser, namespace: argparse.Namespace
+) -> argparse.ArgumentParser:
+    """The innermost subcommand's parser the line chose (`cleanup status` → its parser)."""
+    while True:
+        subparsers = [
+            action
+            for action in parser._actions  # argparse keeps no public list of them
+            if isinstance(action, argparse._SubParsersAction)
+        ]
+        chosen = getattr(namespace, subparsers[0].dest, None) if subparsers else None
+        if not subparsers or chosen not in subparsers[0].choices:
+            return parser
+        parser = subparsers[0].choices[chosen]
 
 
 if __name__ == "__main__":

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from db.urls import is_postgres_url
+from db.urls import host_and_port_problem, is_postgres_url
 
 REQUIRED_FOR_ALL = ("DATABASE_URL", "REDIS_URL", "CLOUDINARY_URL")
 
@@ -37,6 +37,8 @@ class CloudinaryAccount:
         if algorithm not in ("sha1", "sha256"):
             raise ValueError("signature_algorithm must be sha1 or sha256")
         prefix = query.get("upload_prefix")
+        if prefix is not None and not _is_http_url(prefix):
+            raise ValueError("upload_prefix must be an http:// or https:// URL")
         return cls(
             cloud_name=parts.hostname,
             api_key=unquote(parts.username),
@@ -196,9 +198,11 @@ class Settings:
             raise SettingsError(
                 "DATABASE_URL must be a postgresql:// (or postgresql+psycopg://) URL"
             )
+        _check_url("DATABASE_URL", database_url, host_and_port_problem)
         redis_url = get("REDIS_URL")
-        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError("REDIS_URL must be a redis:// or rediss:// URL")
+        _check_url("REDIS_URL", redis_url, _redis_url_problem)
+        broker_url = env.get("CELERY_BROKER_URL", "").strip()
+        _check_url("CELERY_BROKER_URL", broker_url, _redis_url_problem)
         cloudinary_url = get("CLOUDINARY_URL")
         try:
             account = (
@@ -218,7 +222,7 @@ class Settings:
             database_url=database_url,
             redis_url=redis_url,
             cloudinary=account,
-            broker_url=env.get("CELERY_BROKER_URL", "").strip(),
+            broker_url=broker_url,
             webhook_max_age_s=_positive_int(env, "MEDIASYNC_WEBHOOK_MAX_AGE", 7200),
             webhook_secrets=tuple(
                 s.strip()
@@ -272,6 +276,26 @@ class Settings:
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
             or None,
             public_url=_public_url(env),
+        )
+
+
+def _redis_url_problem(url: str) -> str | None:
+    if url.startswith("unix://"):
+        return None
+    if not url.startswith(("redis://", "rediss://")):
+        return "must be a redis:// or rediss:// URL"
+    database = urlsplit(url).path.strip("/")
+    if database and not database.isdigit():
+        return f"the Redis database must be a number (redis://host:port/0), got {database!r}"
+    return host_and_port_problem(url)
+
+
+def _check_url(name: str, url: str, problem: Callable[[str], str | None]) -> None:
+    found = problem(url) if url else None
+    if found:
+        # "must be …" reads after the name; the others after a colon
+        raise SettingsError(
+            f"{name} {found}" if found.startswith("must") else f"{name}: {found}"
         )
 
 
@@ -335,12 +359,17 @@ def _delete_scope(env: Mapping[str, str]) -> DeleteScope | None:
         raise SettingsError(f"MEDIASYNC_DELETE_SCOPE is malformed: {exc}") from None
 
 
+def _is_http_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 def _public_url(env: Mapping[str, str]) -> str | None:
     raw = env.get("MEDIASYNC_PUBLIC_URL", "").strip()
     if not raw:
         return None
     parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not _is_http_url(raw):
         raise SettingsError("MEDIASYNC_PUBLIC_URL must be an http:// or https:// URL")
     if parts.query or parts.fragment:
         raise SettingsError("MEDIASYNC_PUBLIC_URL must not have a query or fragment")

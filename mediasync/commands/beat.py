@@ -27,12 +27,14 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
+    from mediasync.preflight import check_connections
     from workers.beat.leader import run_beat
     from workers.beat.schedule import beat_schedule
     from workers.celery_app import app, get_settings, worker_name
     from workers.logs import configure_logging
 
     settings = get_settings()
+    check_connections(settings)  # Celery would retry an unreachable broker forever
     configure_logging(settings)
     app.loader.import_default_modules()  # registers every flow's tasks (TASK_MODULES)
 

@@ -36,9 +36,11 @@ def flower_argv(host: str, port: int, basic_auth: str | None) -> list[str]:
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
+    from mediasync.preflight import check_connections
     from workers.celery_app import app, get_settings
 
     settings = get_settings()
+    check_connections(settings)  # Flower would retry an unreachable broker forever
     try:
         argv = flower_argv(args.host, args.port, settings.flower_basic_auth)
     except PermissionError as exc:

@@ -31,8 +31,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
+    from mediasync.preflight import check_connections
+
     # a bad environment stops here, in the master, with one line
     settings = Settings.from_env(os.environ)
+    # gunicorn would start anyway and answer 503s; a wrong URL should stop the start
+    check_connections(settings)
     from webhook_receiver.server import (
         DEFAULT_THREADS,
         ReceiverServer,

@@ -19,10 +19,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
+    from mediasync.preflight import check_connections
     from workers.celery_app import ALL_QUEUES, app, get_settings
 
     # a bad environment stops here, with one line, not in a traceback
     settings = get_settings()
+    check_connections(settings)  # Celery would retry an unreachable broker forever
     app.loader.import_default_modules()  # registers every flow's tasks (TASK_MODULES)
     from workers.logs import take_over_celery_logging
 

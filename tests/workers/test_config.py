@@ -297,3 +297,39 @@ def test_delete_scope_describes_itself_as_it_is_written():
     scope = DeleteScope.parse("tag:t, folder:/a/b/ ,prefix:p/,prefix:q")
     assert scope.describe() == "prefix:p/,prefix:q,folder:a/b,tag:t"
     assert DeleteScope.parse(scope.describe()) == scope
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DATABASE_URL", "postgresql://u:pw@127.0.0.1:notaport/db", "'notaport'"),
+        ("DATABASE_URL", "postgresql://u:pw@127.0.0.1:99999/db", "'99999'"),
+        ("DATABASE_URL", "postgresql://u:pw@127.0.0.1:0/db", "got 0"),
+        ("DATABASE_URL", "postgresql://u:pw@:5432/db", "host is missing"),
+        ("REDIS_URL", "redis://127.0.0.1:port/0", "'port'"),
+        ("REDIS_URL", "redis://127.0.0.1:6379/zero", "'zero'"),
+        ("REDIS_URL", "http://127.0.0.1:6379/0", "redis://"),
+        ("CELERY_BROKER_URL", "redis://127.0.0.1:x/0", "'x'"),
+        ("CLOUDINARY_URL", "cloudinary://k:s@c?upload_prefix=ftp://h", "upload_prefix"),
+    ],
+)
+def test_urls_the_drivers_would_choke_on_are_refused_naming_the_variable(
+    name, value, says
+):
+    with pytest.raises(SettingsError, match=name) as refused:
+        Settings.from_env({**GOOD, name: value})
+    assert says in str(refused.value)
+    assert "pw" not in str(refused.value)
+
+
+def test_usable_urls_still_pass_the_url_checks():
+    settings = Settings.from_env(
+        {
+            **GOOD,
+            "DATABASE_URL": "postgresql:///app",  # the local socket, no host
+            "REDIS_URL": "redis://127.0.0.1",  # no port, no database: defaults
+            "CELERY_BROKER_URL": "unix:///run/redis.sock",
+        }
+    )
+    assert settings.database_url == "postgresql:///app"
+    assert settings.broker_url == "unix:///run/redis.sock"
