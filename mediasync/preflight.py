@@ -35,9 +35,11 @@ def check_redis(url: str) -> None:
         client.close()
 
 
-def check_connections(settings: Settings) -> None:
+def check_connections(settings: Settings, *, redis_too: bool = True) -> None:
     """The database, Redis and (when it is another server) the broker answer."""
     check_database(settings.database_url)
+    if not redis_too:
+        return
     check_redis(settings.redis_url)
     if settings.broker_url != settings.redis_url:
         try:

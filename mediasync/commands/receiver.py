@@ -35,8 +35,10 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
 
     # a bad environment stops here, in the master, with one line
     settings = Settings.from_env(os.environ)
-    # gunicorn would start anyway and answer 503s; a wrong URL should stop the start
-    check_connections(settings)
+    # gunicorn would start anyway and answer 503s: a wrong DATABASE_URL stops the start.
+    # Redis is not checked: the receiver stores notifications while the broker is down
+    # (their wake-ups wait for the sweep), and a restart during that outage must serve.
+    check_connections(settings, redis_too=False)
     from webhook_receiver.server import (
         DEFAULT_THREADS,
         ReceiverServer,
