@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
+    from mediasync.preflight import check_connections
     from workers.celery_app import configure
     from workers.cleanup import listener
     from workers.config import Settings
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     # The listener never calls Cloudinary: it needs no CLOUDINARY_URL.
     settings = Settings.from_env(os.environ, required=("DATABASE_URL", "REDIS_URL"))
     configure_logging(settings)
+    # an unreachable database or Redis: one line and exit 1 now, not reconnect warnings
+    check_connections(settings)
     configure(settings)
     from workers.cleanup.tasks import enqueue_drains
 

@@ -13,8 +13,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "receiver",
         help="run the webhook receiver (gunicorn)",
-        description="Serve POST /webhooks/cloudinary, /healthz, /readyz and /metrics "
-        "with gunicorn (gthread workers). Needs DATABASE_URL, REDIS_URL and "
+        description="Serve POST /webhooks/cloudinary, /healthz, /readyz and /metrics, "
+        "and the operator API under /api/ (its routes: GET /api/openapi.json; every "
+        "request carries Authorization: Bearer $MEDIASYNC_API_TOKEN; off while that is "
+        "unset) with gunicorn (gthread workers). Needs DATABASE_URL, REDIS_URL and "
         "CLOUDINARY_URL (its secret verifies notifications; MEDIASYNC_WEBHOOK_SECRETS "
         "adds more). Set PROMETHEUS_MULTIPROC_DIR to an empty directory to have /metrics "
         "add up every worker's counts.",

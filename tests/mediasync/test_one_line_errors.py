@@ -30,7 +30,7 @@ CLOUD_SECRET = "cl-Secret-9d0c55"
 PASSWORDS = (DB_PASSWORD, REDIS_PASSWORD, CLOUD_SECRET)
 GOOD_CLOUDINARY_URL = f"cloudinary://key:{CLOUD_SECRET}@demo"
 
-COMMANDS = ["migrate", "cleanup status", "reconcile", "receiver", "worker"]
+COMMANDS = ["migrate", "cleanup status", "reconcile", "receiver", "worker", "listener"]
 if (ROOT / "mediasync/commands/doctor.py").exists() and (
     "mediasync.commands.doctor" in COMMAND_MODULES
 ):

@@ -93,6 +93,9 @@ def test_receiver_help_lists_its_options():
     )
     for option in ("--host", "--port", "--workers", "--threads"):
         assert option in result.stdout
+    # every route, the operator API's included
+    for route in ("/webhooks/cloudinary", "/metrics", "/api/", "/api/openapi.json"):
+        assert route in result.stdout
 
 
 def test_the_wsgi_module_builds_the_app_from_the_environment(settings):
