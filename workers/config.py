@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from db.urls import host_and_port_problem, is_postgres_url
+
+T = TypeVar("T")
 
 REQUIRED_FOR_ALL = ("DATABASE_URL", "REDIS_URL", "CLOUDINARY_URL")
 
@@ -299,14 +302,23 @@ def _check_url(name: str, url: str, problem: Callable[[str], str | None]) -> Non
         )
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _read(
+    env: Mapping[str, str], name: str, parse: Callable[[str], T], what: str
+) -> T | None:
+    """The variable parsed (None when unset); SettingsError naming it if not `what`."""
     raw = env.get(name, "").strip()
     if not raw:
-        return default
+        return None
     try:
-        value = int(raw)
+        return parse(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _read(env, name, int, "a whole number")
+    if value is None:
+        return default
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
@@ -314,13 +326,9 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _whole(env: Mapping[str, str], name: str, default: int) -> int:
     """A whole number >= 0 (0: off)."""
-    raw = env.get(name, "").strip()
-    if not raw:
+    value = _read(env, name, int, "a whole number")
+    if value is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if value < 0:
         raise SettingsError(f"{name} must be 0 (off) or more, got {value}")
     return value
@@ -328,13 +336,9 @@ def _whole(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _share_or_off(env: Mapping[str, str], name: str, default: float) -> float:
     """A share in [0, 1] (0: off)."""
-    raw = env.get(name, "").strip()
-    if not raw:
+    value = _read(env, name, float, "a number")
+    if value is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
     if not 0 <= value <= 1:
         raise SettingsError(f"{name} must be 0 (off) up to 1, got {value}")
     return value
@@ -388,13 +392,9 @@ def _basic_auth(env: Mapping[str, str]) -> str | None:
 
 def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
     """A share in (0, 1]: 0 would switch the feature off silently, so it is refused."""
-    raw = env.get(name, "").strip()
-    if not raw:
+    value = _read(env, name, float, "a number")
+    if value is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
     if not 0 < value <= 1:
         raise SettingsError(f"{name} must be above 0 and at most 1, got {value}")
     return value
