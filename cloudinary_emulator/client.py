@@ -156,6 +156,12 @@ class EmulatorClient:
         result: dict[str, Any] = self._call("POST", "notifications", body)
         return result
 
+    def captured_notifications(self) -> list[dict[str, Any]]:
+        """Every notification the emulator produced since the last reset, oldest first,
+        whether or not it had a URL to go to (the payloads, as a receiver would parse them)."""
+        result: list[dict[str, Any]] = self._call("GET", "notifications/captured")
+        return result
+
     def deliveries(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._call("GET", "deliveries")
         return result

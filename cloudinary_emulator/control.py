@@ -227,6 +227,10 @@ def wait_deliveries(state: State, req: Request) -> Response:
     return ok({"idle": state.outbox.wait_idle(timeout)})
 
 
+def captured(state: State, req: Request) -> Response:
+    return ok(state.outbox.captured())
+
+
 def invalidations(state: State, req: Request) -> Response:
     return ok(state.invalidations.log())
 
@@ -245,6 +249,7 @@ _ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "notifications"): notifications,
     ("POST", "notifications"): notifications,
     ("GET", "deliveries"): deliveries,
+    ("GET", "notifications/captured"): captured,
     ("GET", "deliveries/wait"): wait_deliveries,
     ("POST", "deliveries/wait"): wait_deliveries,
     ("GET", "invalidations"): invalidations,

@@ -8,6 +8,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -53,6 +54,9 @@ class Outbox:
             str, tuple[queue.SimpleQueue[_Job | None], threading.Thread]
         ] = {}
         self._log: list[dict[str, Any]] = []
+        # Every notification produced, delivered or not (no URL, disabled): what a test
+        # asserts on when it has no receiver. Bounded: the oldest go first.
+        self._captured: deque[bytes] = deque(maxlen=LOG_LIMIT)
         self._idle = threading.Condition()
         self._pending = 0
         self._stopping = threading.Event()
@@ -64,6 +68,7 @@ class Outbox:
         self.default_url, self.attempts, self.base_delay = self._initial
         with self._lock:
             self._log.clear()
+            self._captured.clear()
 
     def configure(
         self,
@@ -83,11 +88,12 @@ class Outbox:
     def send(self, payload: dict[str, Any], url: str | None = None) -> None:
         """Queue one notification for the call's URL, else the global one, if any."""
         target = url or self.default_url
+        body = json.dumps(payload).encode()
+        with self._lock:
+            self._captured.append(body)
         if not self.enabled or not target or self._stopping.is_set():
             return
-        job = _Job(
-            target, str(payload.get("notification_type")), json.dumps(payload).encode()
-        )
+        job = _Job(target, str(payload.get("notification_type")), body)
         with self._idle:
             self._pending += 1
         self._lane(target).put(job)
@@ -95,6 +101,12 @@ class Outbox:
     def log(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(entry) for entry in self._log]
+
+    def captured(self) -> list[dict[str, Any]]:
+        """The notifications produced since the last reset, oldest first."""
+        with self._lock:
+            bodies = list(self._captured)
+        return [json.loads(body) for body in bodies]
 
     def wait_idle(self, timeout: float) -> bool:
         """True once every queued notification has been delivered or given up on."""

@@ -146,6 +146,10 @@ class Emulator:
     def deliveries(self) -> list[dict[str, Any]]:
         return self.state.outbox.log()
 
+    def captured_notifications(self) -> list[dict[str, Any]]:
+        """Every notification produced since the last reset, delivered or not."""
+        return self.state.outbox.captured()
+
     def wait_deliveries_idle(self, timeout: float = 10.0) -> bool:
         return self.state.outbox.wait_idle(timeout)
 

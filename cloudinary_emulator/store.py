@@ -41,6 +41,14 @@ class Asset:
     # Only the facets that changed since upload, as Cloudinary's `last_updated` does.
     last_updated: dict[str, float] = field(default_factory=dict)
     source_url: str | None = None
+    # Moderation entries as Cloudinary lists them: {"kind", "status", "updated_at"}.
+    moderation: list[dict[str, Any]] = field(default_factory=list)
+    access_mode: str = "public"
+    access_control: list[dict[str, Any]] | None = None
+    # Derived resources (eager or on-the-fly): {"id", "transformation", "format", "bytes", ...}.
+    derived: list[dict[str, Any]] = field(default_factory=list)
+    # Earlier versions kept as backups, newest last: plain dicts of this asset's fields.
+    backups: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def key(self) -> Key:
