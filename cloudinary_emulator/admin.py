@@ -8,7 +8,17 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from cloudinary_emulator import cursor, mutations, payloads, search
+from cloudinary_emulator import (
+    cursor,
+    derived,
+    details,
+    metadata_values,
+    mutations,
+    payloads,
+    resource_update,
+    restore,
+    search,
+)
 from cloudinary_emulator.errors import ApiError, not_found
 from cloudinary_emulator.forms import parse_bool, parse_context, parse_tags
 from cloudinary_emulator.listing import (
@@ -16,8 +26,10 @@ from cloudinary_emulator.listing import (
     id_list,
     list_resources,
     param,
+    resources_by_asset_folder,
     resources_by_asset_ids,
     resources_by_context,
+    resources_by_moderation,
     resources_by_tag,
 )
 from cloudinary_emulator.messages import Request, Response, ok
@@ -52,18 +64,27 @@ def route(method: str, segments: list[str]) -> tuple[str, Handler] | None:
         return "search", lambda s, r: search.handle(s, r)
     if len(rest) == 1 and first == "by_asset_ids" and method == "GET":
         return "resources_by_asset_ids", resources_by_asset_ids
+    if len(rest) == 1 and first == "by_asset_folder" and method == "GET":
+        return "list_resources", resources_by_asset_folder
     if len(rest) == 1 and _ASSET_ID.match(first):
         if method == "GET":
-            return "get_resource", lambda s, r: _get(s, _by_asset_id(s, first))
+            return "get_resource", lambda s, r: details.by_asset_id(s, r, first)
         if method == "PUT":
             return "update", lambda s, r: _update(s, r, _by_asset_id(s, first))
         return None
     if first not in RESOURCE_TYPES:
         return None
     # "tags" and "context" are listings, not delivery types, in these two positions.
-    if len(rest) == 3 and rest[1] == "tags" and method == "GET":
+    if len(rest) == 3 and rest[1] == "tags" and method in ("GET", "DELETE"):
         tag = unquote(rest[2])
+        if method == "DELETE":
+            return "delete_resources", lambda s, r: delete_by_tag(s, r, first, tag)
         return "list_resources", lambda s, r: resources_by_tag(s, r, first, tag)
+    if len(rest) == 4 and rest[1] == "moderations" and method == "GET":
+        kind, status = unquote(rest[2]), unquote(rest[3])
+        return "list_resources", lambda s, r: resources_by_moderation(
+            s, r, first, kind, status
+        )
     if len(rest) == 2 and rest[1] == "context" and method == "GET":
         return "list_resources", lambda s, r: resources_by_context(s, r, first)
     if len(rest) <= 2 and method == "GET":
@@ -76,8 +97,8 @@ def route(method: str, segments: list[str]) -> tuple[str, Handler] | None:
     if len(rest) >= 3 and method in ("GET", "POST"):
         dtype, public_id = unquote(rest[1]), unquote("/".join(rest[2:]))
         if method == "GET":
-            return "get_resource", lambda s, r: _get(
-                s, _by_key(s, first, dtype, public_id)
+            return "get_resource", lambda s, r: details.by_key(
+                s, r, first, dtype, public_id
             )
         return "update", lambda s, r: _update(s, r, _by_key(s, first, dtype, public_id))
     return None
@@ -97,18 +118,12 @@ def _by_asset_id(state: State, asset_id: str) -> Asset:
     return asset
 
 
-def _get(state: State, asset: Asset) -> Response:
-    with state.store.lock:
-        return ok(admin_detail(asset, state.account.cloud_name))
-
-
 def _deleted_body(
-    results: dict[str, str], partial: bool, resume: list[str] | None
+    results: dict[str, str],
+    counts: dict[str, dict[str, int]],
+    partial: bool,
+    resume: list[str] | None,
 ) -> dict[str, Any]:
-    counts = {
-        key: {"original": int(r == "deleted"), "derived": 0}
-        for key, r in results.items()
-    }
     body: dict[str, Any] = {
         "deleted": results,
         "deleted_counts": counts,
@@ -123,7 +138,6 @@ def delete_resources(
     state: State, req: Request, resource_type: str, dtype: str
 ) -> Response:
     params = req.json()
-    keep_original = parse_bool(params.get("keep_original"), False)
     store = state.store
     resume: list[str] | None = None
     with store.lock:
@@ -146,13 +160,7 @@ def delete_resources(
             resume = list(more) if more else None
         else:
             raise ApiError(400, "Must specify public_ids, prefix or all")
-        results: dict[str, str] = {}
-        gone: list[Asset] = []
-        for pid, asset in found.items():
-            results[pid] = "deleted" if asset is not None else "not_found"
-            if asset is not None and not keep_original:
-                store.remove(asset)
-                gone.append(asset)
+        results, counts, gone = _delete_found(state, found, params)
         if parse_bool(params.get("invalidate"), False):
             deleted = [pid for pid, r in results.items() if r == "deleted"]
             state.invalidations.record(
@@ -160,7 +168,67 @@ def delete_resources(
             )
         notes = [payloads.delete(gone, state.account.api_key)] if gone else []
         state.notify(notes, param(params, "notification_url"))
-    return ok(_deleted_body(results, resume is not None, resume))
+    return ok(_deleted_body(results, counts, resume is not None, resume))
+
+
+def _delete_found(
+    state: State, found: dict[str, Asset | None], params: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, dict[str, int]], list[Asset]]:
+    """Delete what was found: the originals, or with `keep_original` or
+    `transformations` only (those) derived resources. Results, counts, the deleted."""
+    raw = param(params, "transformations")
+    keys = derived.transformation_keys(raw) if raw else None
+    originals = keys is None and not parse_bool(params.get("keep_original"), False)
+    results: dict[str, str] = {}
+    counts: dict[str, dict[str, int]] = {}
+    gone: list[Asset] = []
+    store = state.store
+    for key, asset in found.items():
+        results[key] = "deleted" if asset is not None else "not_found"
+        if asset is None:
+            counts[key] = {"original": 0, "derived": 0}
+            continue
+        dropped = derived.drop_derived(asset, keys)
+        counts[key] = {"original": int(originals), "derived": dropped}
+        if originals:
+            store.remove(asset)
+            restore.after_delete(state, asset)
+            gone.append(asset)
+        elif dropped:
+            store.touch()
+    return results, counts, gone
+
+
+def delete_by_tag(state: State, req: Request, resource_type: str, tag: str) -> Response:
+    params = req.json()
+    token = param(params, "next_cursor")
+    after = tuple(str(k) for k in cursor.decode(token, "delete-tag")) if token else None
+    store = state.store
+    with store.lock:
+        tagged = sorted(
+            (
+                a
+                for a in store.snapshot()
+                if a.resource_type == resource_type and tag in a.tags
+            ),
+            key=lambda a: (a.public_id, a.type),
+        )
+        if after is not None:
+            tagged = [a for a in tagged if (a.public_id, a.type) > after]
+        page = tagged[:MAX_BULK_DELETE]
+        resume = (
+            [page[-1].public_id, page[-1].type]
+            if len(tagged) > MAX_BULK_DELETE
+            else None
+        )
+        found: dict[str, Asset | None] = {a.public_id: a for a in page}
+        results, counts, gone = _delete_found(state, found, params)
+        notes = [payloads.delete(gone, state.account.api_key)] if gone else []
+        state.notify(notes, param(params, "notification_url"))
+    body = _deleted_body(results, counts, resume is not None, None)
+    if resume is not None:
+        body["next_cursor"] = cursor.encode("delete-tag", resume)
+    return ok(body)
 
 
 def delete_by_asset_ids(state: State, req: Request) -> Response:
@@ -171,18 +239,10 @@ def delete_by_asset_ids(state: State, req: Request) -> Response:
     if len(asset_ids) > MAX_IDS:
         raise ApiError(400, f"Too many asset_ids ({len(asset_ids)}); at most {MAX_IDS}")
     store = state.store
-    results: dict[str, str] = {}
-    gone: list[Asset] = []
-    found: list[Asset] = []
     with store.lock:
-        for asset_id in asset_ids:
-            asset = store.by_asset_id(asset_id)
-            results[asset_id] = "deleted" if asset is not None else "not_found"
-            if asset is not None:
-                found.append(asset)
-            if asset is not None and not parse_bool(params.get("keep_original"), False):
-                store.remove(asset)
-                gone.append(asset)
+        by_id = {asset_id: store.by_asset_id(asset_id) for asset_id in asset_ids}
+        found = [a for a in by_id.values() if a is not None]
+        results, counts, gone = _delete_found(state, by_id, params)
         if parse_bool(params.get("invalidate"), False):
             # asset_ids may name several resource and delivery types: one entry each
             for key in sorted({(a.resource_type, a.type) for a in found}):
@@ -193,7 +253,7 @@ def delete_by_asset_ids(state: State, req: Request) -> Response:
                 )
         notes = [payloads.delete(gone, state.account.api_key)] if gone else []
         state.notify(notes, param(params, "notification_url"))
-    return ok(_deleted_body(results, False, None))
+    return ok(_deleted_body(results, counts, False, None))
 
 
 def _context_value(value: Any) -> dict[str, str]:
@@ -208,13 +268,18 @@ def _update(state: State, req: Request, asset: Asset) -> Response:
     with store.lock:
         if store.by_asset_id(asset.asset_id) is not asset:
             raise not_found(asset.public_id)  # deleted between routing and locking
+        extra = resource_update.validate(params)
         notes = mutations.update(
             store,
             asset,
             state.account.api_key,
             tags=parse_tags(params["tags"]) if "tags" in params else None,
             context=_context_value(params["context"]) if "context" in params else None,
-            metadata=_context_value(params["metadata"])
+            metadata=metadata_values.changes(
+                state.metadata,
+                metadata_values.parse(params["metadata"]),
+                clear_invalid=parse_bool(params.get("clear_invalid"), False),
+            )
             if "metadata" in params
             else None,
             display_name=str(params["display_name"])
@@ -224,6 +289,7 @@ def _update(state: State, req: Request, asset: Asset) -> Response:
             if "asset_folder" in params
             else None,
         )
+        notes += resource_update.apply(state, asset, extra)
         body = admin_detail(asset, state.account.cloud_name)
         state.notify(notes, param(params, "notification_url"))
     return ok(body)
@@ -233,7 +299,15 @@ def ping(state: State, req: Request) -> Response:
     return ok({"status": "ok"})
 
 
+_USAGE_DATE = re.compile(r"^(\d{2}-\d{2}-\d{4}|\d{4}-\d{2}-\d{2})$")
+
+
 def usage(state: State, req: Request) -> Response:
+    """The account's usage; `/usage/<dd-mm-yyyy>` asks for one day, which the
+    emulator answers with the same counts (it keeps no history)."""
+    date = unquote(req.path.rstrip("/").rpartition("/usage")[2].lstrip("/"))
+    if date and not _USAGE_DATE.match(date):
+        raise ApiError(400, f"Invalid date {date}")
     now = time.time()
     assets = state.store.snapshot()
     stored = sum(a.bytes for a in assets)

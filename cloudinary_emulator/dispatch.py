@@ -11,7 +11,22 @@ import time
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from cloudinary_emulator import admin, control, triggers, upload
+from cloudinary_emulator import (
+    account,
+    admin,
+    control,
+    derived,
+    folders,
+    metadata_fields,
+    metadata_rules,
+    presets,
+    publish,
+    related,
+    restore,
+    transformations,
+    triggers,
+    upload,
+)
 from cloudinary_emulator.errors import ApiError
 from cloudinary_emulator.faults import Fault
 from cloudinary_emulator.messages import Request, Response, error
@@ -27,6 +42,24 @@ _FAULT_MESSAGES = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+# Each Admin API area routes its own paths: (method, segments) -> (name, handler) | None.
+# restore.route goes before admin.route: `.../<type>/restore` is not a public_id.
+ADMIN_ROUTES = (
+    restore.route,
+    admin.route,
+    triggers.route,
+    metadata_fields.route,
+    metadata_rules.route,
+    transformations.route,
+    folders.route,
+    account.route,
+    presets.route,
+    derived.route,
+    related.route,
+    publish.route,
+)
 
 
 class App:
@@ -52,7 +85,9 @@ class App:
             raise ApiError(404, f"Unsupported path {req.path}")
         cloud, rest = unquote(segments[1]), segments[2:]
         is_admin = True
-        found = admin.route(req.method, rest) or triggers.route(req.method, rest)
+        found = next(
+            (hit for route in ADMIN_ROUTES if (hit := route(req.method, rest))), None
+        )
         if found is not None:
             name, handler = found
         else:

@@ -189,7 +189,10 @@ class _Parser:
 
             def lookup(a: Asset) -> bool:
                 values = a.context if facet == "context" else a.metadata
-                return key in values and wanted(values[key])
+                # Metadata values may be ints, or lists (set fields): match any item.
+                held = values.get(key)
+                items = held if isinstance(held, list) else [held]
+                return key in values and any(wanted(str(i)) for i in items)
 
             return _negate_if(op, lookup)
         raise invalid(f"unsupported field {field!r}")

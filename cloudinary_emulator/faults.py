@@ -21,8 +21,53 @@ ADMIN_ENDPOINTS = (
     "create_trigger",
     "update_trigger",
     "delete_trigger",
+    # structured metadata definitions (metadata_fields.py, metadata_rules.py)
+    "metadata_fields",
+    "metadata_rules",
+    # Admin API beyond resources (transformations.py, folders.py, account.py,
+    # presets.py, derived.py, restore.py)
+    "transformations",
+    "create_transformation",
+    "update_transformation",
+    "delete_transformation",
+    "root_folders",
+    "subfolders",
+    "create_folder",
+    "rename_folder",
+    "delete_folder",
+    "search_folders",
+    "resource_types",
+    "config",
+    "list_tags",
+    "upload_presets",
+    "upload_preset",
+    "create_upload_preset",
+    "upload_mappings",
+    "create_upload_mapping",
+    "update_upload_mapping",
+    "delete_upload_mapping",
+    "delete_derived_resources",
+    "restore",
+    "delete_backed_up_assets",
+    "add_related_assets",
+    "delete_related_assets",
+    "publish_resources",
 )
-UPLOAD_ENDPOINTS = ("upload", "destroy", "rename", "tags", "context", "explicit")
+UPLOAD_ENDPOINTS = (
+    "upload",
+    "destroy",
+    "rename",
+    "tags",
+    "context",
+    "explicit",
+    "metadata",
+    # assets generated from others (upload_generate.py)
+    "text",
+    "sprite",
+    "multi",
+    "explode",
+    "generate_archive",
+)
 ENDPOINTS = ADMIN_ENDPOINTS + UPLOAD_ENDPOINTS
 
 

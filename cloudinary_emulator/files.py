@@ -15,7 +15,11 @@ from cloudinary_emulator.imageinfo import sniff
 _DEFAULT_SIZE = {"image": (640, 480), "video": (1280, 720)}
 _VIDEO_EXTENSIONS = frozenset({"mp4", "mov", "webm", "avi", "mkv", "m4v", "ogv"})
 _IMAGE_EXTENSIONS = frozenset(
-    {"jpg", "jpeg", "png", "gif", "webp", "bmp", "tiff", "svg"}
+    {"jpg", "jpeg", "png", "gif", "webp", "bmp", "tiff", "tif", "svg", "ico", "pdf"}
+)
+_ARCHIVE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!")
+_DOCUMENT_EXTENSIONS = frozenset(
+    {"docx", "doc", "xlsx", "xls", "pptx", "ppt", "zip", "gz", "txt", "csv", "json"}
 )
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -33,9 +37,14 @@ def file_content(form: Form) -> tuple[bytes, str, str | None]:
     if not text:
         raise ApiError(400, "Missing required parameter - file")
     if text.startswith("data:"):
-        _, _, encoded = text.partition(";base64,")
+        header, comma, payload = text.partition(",")
+        if not comma:
+            raise ApiError(400, "Invalid data URI")
+        if not header.endswith(";base64"):
+            return unquote(payload).encode("utf-8"), "file", None
         try:
-            return base64.b64decode(encoded, validate=False), "file", None
+            # b64decode skips the line breaks some clients put in long data URIs
+            return base64.b64decode(payload, validate=False), "file", None
         except (binascii.Error, ValueError):
             raise ApiError(400, "Invalid data URI") from None
     if "://" in text:
@@ -61,6 +70,12 @@ def describe(
         return resource_type, fmt or extension, None, None
     if sniffed and resource_type == "image":
         return resource_type, fmt or sniffed[0], sniffed[1], sniffed[2]
+    if resource_type == "image" and (
+        data.startswith(_ARCHIVE_MAGIC) or extension in _DOCUMENT_EXTENSIONS
+    ):
+        # Bytes that are plainly not an image are refused. Other unrecognised bytes get
+        # a default size instead: tests everywhere upload b"x" as a stand-in image.
+        raise ApiError(400, "Invalid image file")
     width, height = _DEFAULT_SIZE[resource_type]
     default_format = "jpg" if resource_type == "image" else "mp4"
     return (

@@ -49,7 +49,7 @@ def max_results(params: Params | dict[str, Any], default: int, low: int = 1) -> 
 def _extras(query: Params) -> set[str]:
     return {
         name
-        for name in ("tags", "context", "metadata")
+        for name in ("tags", "context", "metadata", "moderations")
         if parse_bool(query.get(name), False)
     }
 
@@ -133,7 +133,10 @@ def resources_by_asset_ids(state: State, req: Request) -> Response:
 
 
 def _filtered(
-    state: State, req: Request, resource_type: str, keep: Callable[[Asset], bool]
+    state: State,
+    req: Request,
+    resource_type: str | None,
+    keep: Callable[[Asset], bool],
 ) -> Response:
     """A created_at-ordered page of the assets `keep` accepts.
 
@@ -153,7 +156,7 @@ def _filtered(
         chosen = [
             a
             for a in state.store.snapshot()
-            if a.resource_type == resource_type and keep(a)
+            if resource_type in (None, a.resource_type) and keep(a)
         ]
         chosen.sort(key=sort_key, reverse=descending)
         if after is not None:
@@ -185,3 +188,24 @@ def resources_by_context(state: State, req: Request, resource_type: str) -> Resp
         resource_type,
         lambda a: key in a.context and (wanted is None or a.context[key] == wanted),
     )
+
+
+def resources_by_moderation(
+    state: State, req: Request, resource_type: str, kind: str, status: str
+) -> Response:
+    return _filtered(
+        state,
+        req,
+        resource_type,
+        lambda a: any(
+            m["kind"] == kind and m["status"] == status for m in a.moderation
+        ),
+    )
+
+
+def resources_by_asset_folder(state: State, req: Request) -> Response:
+    """Every resource type in one asset folder (not its subfolders)."""
+    folder = param(req.query, "asset_folder").strip("/")
+    if not folder and "asset_folder" not in req.query:
+        raise ApiError(400, "Missing required parameter - asset_folder")
+    return _filtered(state, req, None, lambda a: a.asset_folder == folder)

@@ -4,6 +4,7 @@ notifications each change produces. Callers hold the store lock."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from cloudinary_emulator import payloads
 from cloudinary_emulator.payloads import Pair, Payload
@@ -56,7 +57,7 @@ def update(
     *,
     tags: list[str] | None = None,
     context: dict[str, str] | None = None,
-    metadata: dict[str, str] | None = None,
+    metadata: dict[str, Any] | None = None,
     display_name: str | None = None,
     asset_folder: str | None = None,
 ) -> list[Payload]:
@@ -67,7 +68,12 @@ def update(
     if context is not None and (context_diff := set_context(store, asset, context)):
         out.append(payloads.context_changed([(asset, *context_diff)], api_key))
     if metadata is not None:
-        merged = {k: v for k, v in {**asset.metadata, **metadata}.items() if v != ""}
+        # None (or "") clears a field; values come checked from metadata_values.
+        merged = {
+            k: v
+            for k, v in {**asset.metadata, **metadata}.items()
+            if v is not None and v != ""
+        }
         if merged != asset.metadata:
             previous, asset.metadata = asset.metadata, merged
             _stamp(store, asset, "metadata_updated_at")
@@ -85,3 +91,40 @@ def update(
 
 def renamed(store: Store, asset: Asset) -> None:
     _stamp(store, asset, "public_id_updated_at")
+
+
+def set_moderation(store: Store, asset: Asset, status: str) -> dict[str, Any] | None:
+    """Approve or reject: the manual (else latest) moderation entry takes the status;
+    an asset under no moderation gets a manual one. The entry, or None if unchanged."""
+    if not asset.moderation:
+        asset.moderation.append({"kind": "manual", "status": "pending"})
+    manual = [m for m in asset.moderation if m["kind"] == "manual"]
+    entry = (manual or asset.moderation)[-1]
+    if entry["status"] == status:
+        return None
+    entry["status"] = status
+    _stamp(store, asset, None)
+    entry["updated_at"] = asset.updated_at
+    return entry
+
+
+def set_access(
+    store: Store,
+    asset: Asset,
+    access_control: list[dict[str, Any]] | None,
+    access_mode: str | None,
+) -> list[dict[str, Any]] | bool | None:
+    """Change access control and/or mode; the previous access_control, or False if
+    nothing changed."""
+    previous = asset.access_control
+    changed = False
+    if access_control is not None and access_control != asset.access_control:
+        asset.access_control = access_control
+        changed = True
+    if access_mode is not None and access_mode != asset.access_mode:
+        asset.access_mode = access_mode
+        changed = True
+    if not changed:
+        return False
+    _stamp(store, asset, "access_control_updated_at")
+    return previous

@@ -145,7 +145,7 @@ def move(asset: Asset, from_folder: str, api_key: str) -> Payload:
     return _finish(body, api_key)
 
 
-def metadata_changed(asset: Asset, previous: dict[str, str], api_key: str) -> Payload:
+def metadata_changed(asset: Asset, previous: dict[str, Any], api_key: str) -> Payload:
     # The inner shape of this event is unconfirmed (reference §1.5); receivers re-fetch.
     resource = {
         **_ids(asset),
@@ -158,3 +158,29 @@ def metadata_changed(asset: Asset, previous: dict[str, str], api_key: str) -> Pa
         "resources": {asset.public_id: resource},
     }
     return _finish(body, api_key)
+
+
+def eager(asset: Asset, items: list[dict[str, Any]], batch_id: str) -> Payload:
+    """Sent when asynchronous eager derivations finish (SDK test vector's key set)."""
+    derived = [
+        {
+            k: item[k]
+            for k in (
+                "transformation",
+                "width",
+                "height",
+                "bytes",
+                "format",
+                "url",
+                "secure_url",
+            )
+            if k in item
+        }
+        for item in items
+    ]
+    return {
+        "notification_type": "eager",
+        "eager": derived,
+        "public_id": asset.public_id,
+        "batch_id": batch_id,
+    }

@@ -55,12 +55,33 @@ def last_updated(asset: Asset) -> dict[str, str]:
 
 def _extras(body: dict[str, Any], asset: Asset, wanted: set[str]) -> dict[str, Any]:
     if "tags" in wanted:
-        body["tags"] = list(asset.tags)
+        body["tags"] = sorted(asset.tags)  # Cloudinary's Admin API lists tags sorted
     if "context" in wanted and asset.context:
         body["context"] = context_field(asset)
     if "metadata" in wanted and asset.metadata:
         body["metadata"] = dict(asset.metadata)
+    if "moderations" in wanted and asset.moderation:
+        body["moderation"] = moderation_field(asset)
     return body
+
+
+def moderation_field(asset: Asset) -> list[dict[str, Any]]:
+    out = []
+    for entry in asset.moderation:
+        item = {"status": entry["status"], "kind": entry["kind"]}
+        stamp = entry.get("updated_at")
+        if isinstance(stamp, (int, float)):
+            item["updated_at"] = iso_seconds(stamp)
+        elif stamp:
+            item["updated_at"] = str(stamp)
+        out.append(item)
+    return out
+
+
+def derived_field(asset: Asset) -> list[dict[str, Any]]:
+    """The asset's derived resources in the shape the resource details give them."""
+    keys = ("transformation", "format", "bytes", "id", "url", "secure_url")
+    return [{k: d[k] for k in keys if k in d} for d in asset.derived]
 
 
 def select_fields(body: dict[str, Any], fields: list[str]) -> dict[str, Any]:
@@ -73,19 +94,27 @@ def select_fields(body: dict[str, Any], fields: list[str]) -> dict[str, Any]:
 def admin_summary(asset: Asset, cloud_name: str, extras: set[str]) -> dict[str, Any]:
     """One item of a list-resources page; tags/context/metadata only on request."""
     body = _core(asset, cloud_name)
-    body["access_mode"] = "public"
+    body["access_mode"] = asset.access_mode
+    if asset.access_control is not None:
+        body["access_control"] = asset.access_control
+    if asset.moderation:
+        body["moderation_status"] = asset.moderation[-1]["status"]
     return _extras(body, asset, extras)
 
 
 def admin_detail(asset: Asset, cloud_name: str) -> dict[str, Any]:
     """Get-one: the summary plus tags, etag, derived and last_updated."""
-    body = admin_summary(asset, cloud_name, {"tags", "context", "metadata"})
+    # Cloudinary leaves `tags` out of the details of an asset that has none.
+    wanted = {"context", "metadata", "moderations"} | (
+        {"tags"} if asset.tags else set()
+    )
+    body = admin_summary(asset, cloud_name, wanted)
     body.update(
         version_id=asset.version_id,
         original_filename=asset.original_filename,
         etag=asset.etag,
         placeholder=False,
-        derived=[],
+        derived=derived_field(asset),
         last_updated=last_updated(asset),
     )
     return body
@@ -97,8 +126,8 @@ def search_result(asset: Asset, cloud_name: str, extras: set[str]) -> dict[str, 
         filename=asset.public_id.rpartition("/")[2],
         uploaded_at=iso_seconds(asset.uploaded_at),
         status="active",
-        access_mode="public",
-        access_control=None,
+        access_mode=asset.access_mode,
+        access_control=asset.access_control,
         etag=asset.etag,
         last_updated=last_updated(asset),
     )
@@ -118,6 +147,7 @@ def upload_result(asset: Asset, account: Account) -> dict[str, Any]:
         tags=list(asset.tags),
         etag=asset.etag,
         placeholder=False,
+        access_mode=asset.access_mode,
         original_filename=asset.original_filename,
         api_key=account.api_key,
     )
@@ -125,4 +155,10 @@ def upload_result(asset: Asset, account: Account) -> dict[str, Any]:
         body["context"] = context_field(asset)
     if asset.metadata:
         body["metadata"] = dict(asset.metadata)
+    if asset.moderation:
+        body["moderation"] = [
+            {"kind": m["kind"], "status": m["status"]} for m in asset.moderation
+        ]
+    if asset.access_control is not None:
+        body["access_control"] = asset.access_control
     return body

@@ -119,6 +119,42 @@ def _names(value: Any) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
+_WITH_FIELDS = frozenset(
+    {
+        "context",
+        "tags",
+        "metadata",
+        "image_metadata",
+        "image_analysis",
+        "quality_analysis",
+        "accessibility_analysis",
+        "moderation_status",
+    }
+)
+
+
+def _with_fields(
+    body: dict[str, Any], asset: Asset, extras: set[str]
+) -> dict[str, Any]:
+    """The Search API's own shapes for `with_field`: context is flat (no "custom" level),
+    and image_metadata holds what is known of the file itself."""
+    if "context" in body:
+        body["context"] = dict(asset.context)
+    if "image_metadata" in extras and asset.resource_type == "image":
+        facts: dict[str, Any] = {"FileType": asset.format.upper()}
+        if asset.width and asset.height:
+            facts.update(ImageWidth=str(asset.width), ImageHeight=str(asset.height))
+        body["image_metadata"] = facts
+    return body
+
+
+def _check_with_field(names: list[str]) -> set[str]:
+    for name in names:
+        if name not in _WITH_FIELDS:
+            raise ApiError(400, f"Invalid with_field {name}")
+    return set(names)
+
+
 def handle(state: State, req: Request) -> Response:
     started = time.monotonic()
     params = req.json() if req.method == "POST" else dict(req.query)
@@ -139,11 +175,14 @@ def handle(state: State, req: Request) -> Response:
                 raise ApiError(400, "Invalid value for parameter next_cursor")
             start = _position_after(matches, after, spec)
         page = matches[start : start + limit]
-        extras = set(_names(params.get("with_field")))
+        extras = _check_with_field(_names(params.get("with_field")))
         fields = _names(params.get("fields"))
         cloud = state.account.cloud_name
         resources = [
-            select_fields(search_result(a, cloud, extras), fields) for a in page
+            select_fields(
+                _with_fields(search_result(a, cloud, extras), a, extras), fields
+            )
+            for a in page
         ]
         body: dict[str, Any] = {"total_count": len(matches), "resources": resources}
         if page and start + limit < len(matches):

@@ -6,14 +6,18 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cloudinary_emulator.config import Account
 from cloudinary_emulator.delivery import Outbox
 from cloudinary_emulator.faults import Counters, Faults
+from cloudinary_emulator.folder_list import Folders
 from cloudinary_emulator.invalidations import Invalidations
+from cloudinary_emulator.metadata_registry import MetadataRegistry
 from cloudinary_emulator.payloads import Payload
 from cloudinary_emulator.ratelimit import RateLimiter
-from cloudinary_emulator.store import Asset, Store
+from cloudinary_emulator.store import Asset, Key, Store
+from cloudinary_emulator.transformation_list import Transformations
 from cloudinary_emulator.trigger_list import Triggers
 
 
@@ -54,6 +58,16 @@ class State:
     searches: ResultCache = field(default_factory=ResultCache)
     invalidations: Invalidations = field(default_factory=Invalidations)
     triggers: Triggers = field(default_factory=Triggers)
+    transformations: Transformations = field(default_factory=Transformations)
+    folders: Folders = field(default_factory=Folders)
+    upload_presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    upload_mappings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Deleted assets that had backups: `resource` shows them as placeholders until a
+    # restore brings them back. Guarded by the store lock.
+    placeholders: dict[Key, Asset] = field(default_factory=dict)
+    # Related assets, both directions: asset_id -> related asset_ids (store lock).
+    related: dict[str, set[str]] = field(default_factory=dict)
+    metadata: MetadataRegistry = field(default_factory=MetadataRegistry)
 
     def notify(self, payloads: list[Payload], url: str | None) -> None:
         """Queue notifications. Handlers call this while still holding the store lock,
@@ -70,3 +84,10 @@ class State:
         self.searches.clear()
         self.invalidations.clear()
         self.triggers.clear()
+        self.transformations.clear()
+        self.folders.clear()
+        self.upload_presets.clear()
+        self.upload_mappings.clear()
+        self.placeholders.clear()
+        self.related.clear()
+        self.metadata.clear()

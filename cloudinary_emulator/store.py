@@ -37,7 +37,8 @@ class Asset:
     original_filename: str
     tags: list[str] = field(default_factory=list)
     context: dict[str, str] = field(default_factory=dict)
-    metadata: dict[str, str] = field(default_factory=dict)
+    # Structured metadata by field external_id: str, int, or a list for set fields.
+    metadata: dict[str, Any] = field(default_factory=dict)
     # Only the facets that changed since upload, as Cloudinary's `last_updated` does.
     last_updated: dict[str, float] = field(default_factory=dict)
     source_url: str | None = None

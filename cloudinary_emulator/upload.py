@@ -6,15 +6,27 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from cloudinary_emulator import mutations, payloads
+from cloudinary_emulator import (
+    metadata_action,
+    metadata_values,
+    mutations,
+    payloads,
+    restore,
+    upload_extras,
+    upload_generate,
+    upload_params,
+    upload_tags,
+)
 from cloudinary_emulator.errors import ApiError, not_found
-from cloudinary_emulator.files import describe, file_content, random_public_id
+from cloudinary_emulator.files import describe, file_content
 from cloudinary_emulator.forms import Form, parse_context, parse_tags
 from cloudinary_emulator.messages import Request, Response, ok
-from cloudinary_emulator.render import upload_result
-from cloudinary_emulator.signing import check_upload_request
+from cloudinary_emulator.render import context_field, upload_result
 from cloudinary_emulator.state import State
 from cloudinary_emulator.store import Asset, random_hex
+from cloudinary_emulator.upload_chunks import CHUNKS
+from cloudinary_emulator.upload_form import signed_form
+from cloudinary_emulator.upload_transformation import check_format, parse, result_size
 
 Handler = Callable[[State, Request, str], Response]
 RESOURCE_TYPES = ("image", "video", "raw")
@@ -31,45 +43,29 @@ def route(method: str, segments: list[str]) -> tuple[str, Handler, str] | None:
 
 
 def _signed_form(state: State, req: Request, action: str) -> Form:
-    form = req.form()
-    account = state.account
-    check_upload_request(
-        form.fields,
-        action,
-        account.api_key,
-        account.api_secret,
-        account.signature_algorithm,
-    )
-    return form
-
-
-def _public_id(form: Form, original: str) -> str:
-    public_id = form.get("public_id").strip("/")
-    if not public_id:
-        stem = original.rpartition(".")[0] or original
-        if form.flag("use_filename", False) and stem:
-            unique = form.flag("unique_filename", True)
-            public_id = f"{stem}_{random_public_id(6)}" if unique else stem
-        else:
-            public_id = random_public_id()
-    folder = form.get("folder").strip("/")
-    return f"{folder}/{public_id}" if folder else public_id
+    return signed_form(state, req, action)
 
 
 def upload(state: State, req: Request, resource_type: str) -> Response:
     form = _signed_form(state, req, "upload")
+    upload_params.check(form)
+    metadata = _metadata(state, form)
     data, filename, source_url = file_content(form)
+    whole = CHUNKS.receive(req.headers, data) if form.file is not None else data
+    if whole is None:
+        return ok({"done": False})  # a part of an `upload_large`; more parts to come
+    data = whole
     original = form.get("filename_override") or filename
-    resource_type, fmt, width, height = describe(
-        data, original, resource_type, form.get("format")
-    )
-    public_id = _public_id(form, original)
+    resource_type, fmt, width, height = describe(data, original, resource_type, "")
+    fmt, width, height = _incoming(form, resource_type, fmt, width, height)
+    public_id = upload_params.public_id(form, original, resource_type)
     dtype = form.get("type") or "upload"
     asset_folder = form.get("asset_folder") or form.get("folder") or None
-    display_name = form.get("display_name") or None
+    display_name = upload_params.display_name(form, original)
     etag_source = data if source_url is None else source_url.encode()
     now = time.time()
     store = state.store
+    cloud = state.account.cloud_name
     with store.lock:
         existing = store.get(resource_type, dtype, public_id)
         if existing is not None and not form.flag("overwrite", True):
@@ -96,31 +92,66 @@ def upload(state: State, req: Request, resource_type: str) -> Response:
                 updated_at=now,
                 asset_folder=(asset_folder or public_id.rpartition("/")[0]).strip("/"),
                 display_name=display_name or public_id.rpartition("/")[2],
-                original_filename=original.rpartition(".")[0] or original,
-                tags=parse_tags(form.list("tags")),
+                original_filename=upload_params.stem(original),
+                tags=sorted(parse_tags(form.list("tags"))),
                 context=parse_context(form.get("context")),
-                metadata=parse_context(form.get("metadata")),
+                metadata=metadata_values.for_new_asset(state.metadata, metadata),
                 source_url=source_url,
             )
             store.add(asset)
         else:
             asset = existing
             _overwrite(asset, form, version, fmt, data, width, height, etag_source, now)
-            asset.original_filename = original.rpartition(".")[0] or original
+            if metadata is not None:
+                asset.metadata = metadata_values.merged(asset.metadata, metadata)
+            asset.original_filename = upload_params.stem(original)
             asset.source_url = source_url
+            asset.derived = []  # a new original invalidates what was derived from it
             if asset_folder is not None:
                 asset.asset_folder = asset_folder.strip("/")
             if display_name is not None:
                 asset.display_name = display_name
             store.touch()
-        body = upload_result(asset, state.account)
+        upload_extras.apply_on_upload(asset, form)
+        if form.flag("backup", False):
+            restore.keep_backup(asset)
+        extra, eager_note = upload_extras.derive(asset, form, cloud)
+        body = {**upload_result(asset, state.account), **extra}
         payload = payloads.upload(
             asset, state.account, req.request_id, existing is not None
         )
         state.notify([payload], form.get("notification_url"))
+        if eager_note is not None:
+            url = form.get("eager_notification_url") or form.get("notification_url")
+            state.notify([eager_note], url)
     if existing is not None:
         body["overwritten"] = True
+    if form.flag("async", False):
+        return ok(
+            {"status": "pending", "public_id": public_id, "batch_id": random_hex(1)[0]}
+        )
     return ok(body)
+
+
+def _incoming(
+    form: Form, resource_type: str, fmt: str, width: int | None, height: int | None
+) -> tuple[str, int | None, int | None]:
+    """The stored original after the incoming `transformation` and `format`, checked
+    against `allowed_formats` (a requested `format` is what gets checked)."""
+    if form.get("transformation") and width and height:
+        chain = parse(form.get("transformation"))
+        width, height = result_size(width, height, chain)
+    if form.get("format") and resource_type != "raw":
+        fmt = check_format(form.get("format"))
+    allowed = [item.strip().lower() for item in form.list("allowed_formats")]
+    if (
+        allowed
+        and fmt.lower() not in allowed
+        and not (fmt == "jpg" and "jpeg" in allowed)
+    ):
+        kind = "Image" if resource_type == "image" else "File"
+        raise ApiError(400, f"{kind} format {fmt} not allowed")
+    return fmt, width, height
 
 
 def _overwrite(
@@ -145,11 +176,17 @@ def _overwrite(
     asset.uploaded_at = int(now)
     asset.updated_at = max(now, asset.updated_at + 1e-6)
     if "tags" in form.fields:
-        asset.tags = parse_tags(form.list("tags"))
+        asset.tags = sorted(parse_tags(form.list("tags")))
     if "context" in form.fields:
         asset.context = parse_context(form.get("context"))
-    if "metadata" in form.fields:
-        asset.metadata.update(parse_context(form.get("metadata")))
+
+
+def _metadata(state: State, form: Form) -> metadata_values.Values | None:
+    """The checked `metadata` parameter (None when not sent); raises on a bad value."""
+    if "metadata" not in form.fields:
+        return None
+    given = metadata_values.parse(form.get("metadata"))
+    return metadata_values.changes(state.metadata, given)
 
 
 def destroy(state: State, req: Request, resource_type: str) -> Response:
@@ -164,6 +201,7 @@ def destroy(state: State, req: Request, resource_type: str) -> Response:
         if asset is None:
             return ok({"result": "not found"})
         store.remove(asset)
+        restore.after_delete(state, asset)
         if form.flag("invalidate", False):
             state.invalidations.record("destroy", resource_type, dtype, [public_id])
         payload = payloads.delete([asset], state.account.api_key)
@@ -174,109 +212,50 @@ def destroy(state: State, req: Request, resource_type: str) -> Response:
 def rename(state: State, req: Request, resource_type: str) -> Response:
     form = _signed_form(state, req, "rename")
     source, target = form.get("from_public_id"), form.get("to_public_id").strip("/")
-    if not source or not target:
-        raise ApiError(400, "Missing required parameter - from_public_id/to_public_id")
+    if not source:
+        raise ApiError(400, "Missing required parameter - from_public_id")
+    if not target:
+        raise ApiError(400, "Missing required parameter - to_public_id")
+    upload_params.check_public_id(target)
     dtype = form.get("type") or "upload"
     to_type = form.get("to_type") or dtype
+    if to_type not in upload_params.DELIVERY_TYPES:
+        raise ApiError(400, f"Invalid value {to_type} for parameter to_type")
     store = state.store
     with store.lock:
         asset = store.get(resource_type, dtype, source)
         if asset is None:
             raise not_found(source)
-        if (to_type, target) == (dtype, source):
-            return ok(upload_result(asset, state.account))
-        occupant = store.get(resource_type, to_type, target)
-        if occupant is not None:
-            if not form.flag("overwrite", False):
-                raise ApiError(400, f"to_public_id ({target}) already exists")
-            store.remove(occupant)
-        store.move(asset, to_type, target)
-        mutations.renamed(store, asset)
-        payload = payloads.rename(asset, source, state.account.api_key)
+        if (to_type, target) != (dtype, source):
+            occupant = store.get(resource_type, to_type, target)
+            if occupant is not None:
+                if not form.flag("overwrite", False):
+                    raise ApiError(400, f"to_public_id ({target}) already exists")
+                store.remove(occupant)
+            store.move(asset, to_type, target)
+            mutations.renamed(store, asset)
+            notes = [payloads.rename(asset, source, state.account.api_key)]
+            if form.flag("invalidate", False):
+                state.invalidations.record("rename", resource_type, dtype, [source])
+            state.notify(notes, form.get("notification_url"))
         body = upload_result(asset, state.account)
-        state.notify([payload], form.get("notification_url"))
-    return ok(body)
-
-
-def _targets(state: State, form: Form, resource_type: str) -> list[Asset]:
-    public_ids = form.list("public_ids")
-    if not public_ids:
-        raise ApiError(400, "Missing required parameter - public_ids")
-    if len(public_ids) > 1000:
-        raise ApiError(400, "Too many public_ids; at most 1000 per call")
-    dtype = form.get("type") or "upload"
-    found = (state.store.get(resource_type, dtype, pid) for pid in public_ids)
-    return [asset for asset in found if asset is not None]
-
-
-def tags(state: State, req: Request, resource_type: str) -> Response:
-    form = _signed_form(state, req, "tags")
-    command = form.get("command")
-    given = parse_tags(form.list("tag"))
-    if command not in ("add", "remove", "replace", "remove_all", "set_exclusive"):
-        raise ApiError(400, f"Invalid command {command}")
-    if command != "remove_all" and not given:
-        raise ApiError(400, "Missing required parameter - tag")
-    store = state.store
-    changes: list[tuple[Asset, list[str], list[str]]] = []
-    with store.lock:
-        assets = _targets(state, form, resource_type)
-        if command == "set_exclusive":
-            chosen = {a.asset_id for a in assets}
-            others = [a for a in store.snapshot() if a.asset_id not in chosen]
-            for other in others:
-                kept = [t for t in other.tags if t not in given]
-                if kept != other.tags and (
-                    diff := mutations.set_tags(store, other, kept)
-                ):
-                    changes.append((other, *diff))
-        for asset in assets:
-            wanted = {
-                "add": asset.tags + given,
-                "set_exclusive": asset.tags + given,
-                "remove": [t for t in asset.tags if t not in given],
-                "replace": given,
-                "remove_all": [],
-            }[command]
-            if diff := mutations.set_tags(store, asset, list(dict.fromkeys(wanted))):
-                changes.append((asset, *diff))
-        body = {"public_ids": [a.public_id for a in assets]}
-        notes = (
-            [payloads.tags_changed(changes, state.account.api_key)] if changes else []
-        )
-        state.notify(notes, form.get("notification_url"))
-    return ok(body)
-
-
-def context(state: State, req: Request, resource_type: str) -> Response:
-    form = _signed_form(state, req, "context")
-    command = form.get("command")
-    if command not in ("add", "remove_all"):
-        raise ApiError(400, f"Invalid command {command}")
-    given = parse_context(form.get("context"))
-    if command == "add" and not given:
-        raise ApiError(400, "Missing required parameter - context")
-    store = state.store
-    changes = []
-    with store.lock:
-        assets = _targets(state, form, resource_type)
-        for asset in assets:
-            wanted = {**asset.context, **given} if command == "add" else {}
-            if diff := mutations.set_context(store, asset, wanted):
-                changes.append((asset, *diff))
-        body = {"public_ids": [a.public_id for a in assets]}
-        notes = (
-            [payloads.context_changed(changes, state.account.api_key)]
-            if changes
-            else []
-        )
-        state.notify(notes, form.get("notification_url"))
+    # `context` and `metadata` here ask for those fields in the answer, nothing more.
+    body.pop("context", None)
+    body.pop("metadata", None)
+    if form.flag("context", False):
+        body["context"] = context_field(asset)
+    if form.flag("metadata", False):
+        body["metadata"] = dict(asset.metadata)
     return ok(body)
 
 
 def explicit(state: State, req: Request, resource_type: str) -> Response:
     form = _signed_form(state, req, "explicit")
     public_id = form.get("public_id")
+    if not public_id:
+        raise ApiError(400, "Missing required parameter - public_id")
+    upload_params.check(form)
+    metadata = _metadata(state, form)
     store = state.store
     with store.lock:
         asset = store.get(resource_type, form.get("type") or "upload", public_id)
@@ -286,18 +265,24 @@ def explicit(state: State, req: Request, resource_type: str) -> Response:
             store,
             asset,
             state.account.api_key,
-            tags=parse_tags(form.list("tags")) if "tags" in form.fields else None,
+            tags=sorted(parse_tags(form.list("tags")))
+            if "tags" in form.fields
+            else None,
             context=parse_context(form.get("context"))
             if "context" in form.fields
             else None,
-            metadata=parse_context(form.get("metadata"))
-            if "metadata" in form.fields
-            else None,
+            metadata=metadata,
             display_name=form.get("display_name") or None,
             asset_folder=form.get("asset_folder") or None,
         )
-        body = upload_result(asset, state.account)
+        upload_extras.apply_on_upload(asset, form)
+        extra, eager_note = upload_extras.derive(asset, form, state.account.cloud_name)
+        store.touch()
+        body = {**upload_result(asset, state.account), **extra}
         state.notify(notes, form.get("notification_url"))
+        if eager_note is not None:
+            url = form.get("eager_notification_url") or form.get("notification_url")
+            state.notify([eager_note], url)
     return ok(body)
 
 
@@ -305,7 +290,9 @@ _ACTIONS: dict[str, Handler] = {
     "upload": upload,
     "destroy": destroy,
     "rename": rename,
-    "tags": tags,
-    "context": context,
+    "tags": upload_tags.tags,
+    "context": upload_tags.context,
     "explicit": explicit,
+    "metadata": metadata_action.update_metadata,
+    **upload_generate.ACTIONS,
 }

@@ -53,6 +53,11 @@ class MediaAsset(Base):
     last_event_at: Mapped[datetime | None] = mapped_column(Timestamp)
     # when Cloudinary last wrote each field group (docs/ordering.md, workers/inbox/stamps.py)
     stamps: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    # the latest moderation and the access settings (db/migrations/0010)
+    moderation_status: Mapped[str | None] = mapped_column(Text)
+    moderation_kind: Mapped[str | None] = mapped_column(Text)
+    access_mode: Mapped[str | None] = mapped_column(Text)
+    access_control: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
 
 class AssetHolder(Base):

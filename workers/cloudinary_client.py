@@ -134,6 +134,19 @@ class CloudinaryClient:
     def resource_by_asset_id(self, asset_id: str) -> Any:
         return cloudinary.api.resource_by_asset_id(asset_id, **self._options())
 
+    def resources_by_asset_folder(self, folder: str, max_results: int) -> Any:
+        """The assets in one asset folder (not below it), as complete as a listing
+        gets: tags, context, metadata and moderation asked for."""
+        return cloudinary.api.resources_by_asset_folder(
+            folder,
+            max_results=max_results,
+            tags=True,
+            context=True,
+            metadata=True,
+            moderations=True,
+            **self._options(),
+        )
+
     def delete_resources(
         self,
         public_ids: list[str],

@@ -6,8 +6,9 @@ carries the etag). The mirror's side is every live media_assets row (deleted_at 
 read as json so a renamed or added column does not break the comparison.
 
 Normalisations, each what the Admin API means rather than a tolerance of the apply: an
-absent context/metadata/tags is empty (Cloudinary omits them when empty), and a raw
-asset's empty format is no format.
+absent context/metadata/tags is empty (Cloudinary omits them when empty), a raw
+asset's empty format is no format, an absent, null or empty access_control is none, and
+the moderation is the last of the `moderation` entries (none when there are none).
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("metadata", "metadata", ("metadata", "metadata_")),
     ("secure_url", "secure_url", ("secure_url",)),
     ("etag", "etag", ("etag",)),
+    ("moderation_status", "moderation", ("moderation_status",)),
+    ("moderation_kind", "moderation", ("moderation_kind",)),
+    ("access_mode", "access_mode", ("access_mode",)),
+    ("access_control", "access_control", ("access_control",)),
 )
 # Reported, not asserted: tag-change notifications carry only what was added and removed,
 # so after reordered delivery the tags' order is not recoverable from the events alone
@@ -163,6 +168,12 @@ def _fields(
     return out
 
 
+def _latest_moderation(entries: Any) -> dict[str, Any]:
+    """The last of the Admin API's `moderation` entries ({kind, status}), else none."""
+    stated = [e for e in entries or [] if isinstance(e, dict) and e.get("status")]
+    return stated[-1] if stated else {}
+
+
 def _cloud_value(name: str, value: Any) -> Any:
     if name == "tags":
         return list(value or [])
@@ -172,6 +183,12 @@ def _cloud_value(name: str, value: Any) -> Any:
         return dict(value or {})
     if name == "format":
         return value or None
+    if name == "moderation_status":
+        return _latest_moderation(value).get("status")
+    if name == "moderation_kind":
+        return _latest_moderation(value).get("kind")
+    if name == "access_control":
+        return value or None  # none: left out, null or an empty list
     return value
 
 

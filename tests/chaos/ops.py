@@ -32,6 +32,8 @@ class Upload:
     context: tuple[tuple[str, str], ...] | None = None
     asset_folder: str | None = None
     resource_type: str = "image"
+    moderated: bool = False  # moderation="manual": pending until a Moderate decides
+    backup: bool = False  # keep a backup: a delete leaves a placeholder, Restore works
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,77 @@ class DeleteResources:
     resource_type: str = "image"
 
 
-Op = Upload | Rename | Tags | Context | Update | Destroy | DeleteResources
+@dataclass(frozen=True)
+class Moderate:
+    """api.update(moderation_status=...): a manual moderation's decision."""
 
-_REFUSED = (cloudinary.exceptions.NotFound, cloudinary.exceptions.BadRequest)
+    name: str
+    status: str
+    resource_type: str = "image"
+
+
+@dataclass(frozen=True)
+class Access:
+    """api.update(access_control=[...]): one rule per access_type; none removes them."""
+
+    name: str
+    access_types: tuple[str, ...]
+    resource_type: str = "image"
+
+
+@dataclass(frozen=True)
+class Restore:
+    """api.restore: deleted assets back from their backups."""
+
+    names: tuple[str, ...]
+    resource_type: str = "image"
+
+
+@dataclass(frozen=True)
+class RenameFolder:
+    """api.rename_folder: every asset in the folder (and below) moves with it."""
+
+    source: str
+    target: str
+    resource_type: str = "image"  # unused: folders hold every type
+
+
+Op = (
+    Upload
+    | Rename
+    | Tags
+    | Context
+    | Update
+    | Destroy
+    | DeleteResources
+    | Moderate
+    | Access
+    | Restore
+    | RenameFolder
+)
+# the structured metadata fields Update(field="metadata") writes: defined up front, as
+# Cloudinary refuses values of undefined fields
+METADATA_FIELDS = ("k", "j")
+
+
+def define_metadata_fields(opts: Opts) -> None:
+    """Define METADATA_FIELDS (string fields) on a freshly reset account."""
+    for external_id in METADATA_FIELDS:
+        cloudinary.api.add_metadata_field(
+            {"external_id": external_id, "label": external_id, "type": "string"},
+            **opts,
+        )
+
+
+def access_rules(access_types: tuple[str, ...]) -> list[dict[str, str]]:
+    return [{"access_type": access_type} for access_type in access_types]
+
+
+_REFUSED = (
+    cloudinary.exceptions.NotFound,
+    cloudinary.exceptions.BadRequest,
+    cloudinary.exceptions.AlreadyExists,  # a folder renamed onto an existing one
+)
 
 
 def run(op: Op, opts: Opts) -> bool:
@@ -130,6 +200,15 @@ def _perform(op: Op, opts: Opts) -> None:
             cloudinary.uploader.destroy(op.name, **rt, **opts)
         case DeleteResources():
             cloudinary.api.delete_resources(list(op.names), **rt, **opts)
+        case Moderate():
+            cloudinary.api.update(op.name, moderation_status=op.status, **rt, **opts)
+        case Access():
+            rules = access_rules(op.access_types)
+            cloudinary.api.update(op.name, access_control=rules, **rt, **opts)
+        case Restore():
+            cloudinary.api.restore(list(op.names), **rt, **opts)
+        case RenameFolder():
+            cloudinary.api.rename_folder(op.source, op.target, **opts)
 
 
 def _upload(op: Upload, opts: Opts) -> None:
@@ -140,6 +219,10 @@ def _upload(op: Upload, opts: Opts) -> None:
         extra["context"] = dict(op.context)
     if op.asset_folder is not None:
         extra["asset_folder"] = op.asset_folder
+    if op.moderated:
+        extra["moderation"] = "manual"
+    if op.backup:
+        extra["backup"] = True
     data = png_bytes(*op.size)
     if op.resource_type == "raw":
         # a few bytes a name says are text: the emulator stores it as raw (no dimensions)

@@ -43,6 +43,7 @@ class RoundTrip:
             True, url=self.sink.url, attempts=5, base_delay=0.05
         )
         self.emulator.client.set_rate_limit(1_000_000)
+        ops.define_metadata_fields(self.opts)
         self.sink.take()
         clear_tables(self.sessions)
 

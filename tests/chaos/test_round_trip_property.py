@@ -10,7 +10,7 @@ sequence belongs in test_round_trip_regressions.py as a plain test.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
 from tests.chaos import ops
@@ -23,6 +23,8 @@ NAMES = ("a", "b", "f/c")
 TAGS = ("t1", "t2")
 
 names = st.sampled_from(NAMES)
+# the folders assets are in: uploads' ("x", or "f" from "f/c"), updates' and renames'
+folders = st.sampled_from(("x", "f", "n1", "y"))
 some_names = st.lists(names, min_size=1, max_size=3, unique=True).map(tuple)
 values = st.sampled_from(("v1", "v2"))
 # context and metadata as (key, value) pairs: none, one or both of two keys
@@ -30,15 +32,18 @@ pairs = st.fixed_dictionaries({}, optional={"k": values, "j": values}).map(
     lambda d: tuple(sorted(d.items()))
 )
 
+uploads = st.builds(
+    ops.Upload,
+    name=names,
+    size=st.sampled_from(((1, 1), (2, 3), (3, 2))),
+    tags=st.none() | st.lists(st.sampled_from(TAGS), unique=True).map(tuple),
+    context=st.none() | pairs,
+    asset_folder=st.sampled_from((None, "x")),
+    moderated=st.booleans(),
+    backup=st.booleans(),
+)
 operations = st.one_of(
-    st.builds(
-        ops.Upload,
-        name=names,
-        size=st.sampled_from(((1, 1), (2, 3), (3, 2))),
-        tags=st.none() | st.lists(st.sampled_from(TAGS), unique=True).map(tuple),
-        context=st.none() | pairs,
-        asset_folder=st.sampled_from((None, "x")),
-    ),
+    uploads,
     st.builds(ops.Rename, source=names, target=names, overwrite=st.booleans()),
     st.builds(
         ops.Tags,
@@ -62,7 +67,24 @@ operations = st.one_of(
     st.builds(ops.Update, name=names, field=st.just("metadata"), value=pairs),
     st.builds(ops.Destroy, name=names),
     st.builds(ops.DeleteResources, names=some_names),
+    st.builds(
+        ops.Moderate, name=names, status=st.sampled_from(("approved", "rejected"))
+    ),
+    st.builds(
+        ops.Access,
+        name=names,
+        access_types=st.sampled_from(((), ("token",), ("anonymous",))),
+    ),
+    st.builds(ops.Restore, names=some_names),
+    st.builds(ops.RenameFolder, source=folders, target=folders),
 )
+
+
+# a few uploads first: most operations need an asset to act on (else they are refused
+# and the history makes no notification)
+histories = st.tuples(
+    st.lists(uploads, min_size=1, max_size=3), st.lists(operations, max_size=10)
+).map(lambda parts: parts[0] + parts[1])
 
 
 @pytest.mark.timeout(1800 if FULL else 120)
@@ -73,13 +95,15 @@ operations = st.one_of(
     # the fixtures are reset by hand at the start of every example
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(history=st.lists(operations, min_size=1, max_size=10), delivery=st.data())
+@given(history=histories, delivery=st.data())
 def test_any_delivery_of_any_history_leaves_the_mirror_equal_to_cloudinary(
     round_trip: RoundTrip, history: list[ops.Op], delivery: st.DataObject
 ) -> None:
     round_trip.reset()
     captured = round_trip.perform(history)
     count = len(captured)
+    for kind in sorted({item.notification_type for item in captured}):
+        event(kind)  # --hypothesis-show-statistics: which types the histories made
     plan = list(delivery.draw(st.permutations(range(count)), label="order"))
     if count:
         again = delivery.draw(

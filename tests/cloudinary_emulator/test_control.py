@@ -115,7 +115,7 @@ def _raw(
         ("GET", "/v1_1/demo/nothing/here", 404),
         ("OPTIONS", "/v1_1/demo/ping", 501),
         ("POST", "/v1_1/demo/image/frobnicate", 404),
-        ("GET", "/v1_1/demo/resources", 404),
+        ("GET", "/v1_1/demo/resources/bogus", 404),
     ],
 )
 def test_errors_are_always_json(

@@ -98,7 +98,7 @@ def test_with_field_adds_tags_and_context(catalog: Emulator) -> None:
     )
     assert "tags" not in plain
     assert rich["tags"] == []
-    assert rich["context"] == {"custom": {"alt": "a b"}}
+    assert rich["context"] == {"alt": "a b"}  # Search gives context flat, unlike Admin
     assert {"uploaded_at", "last_updated", "asset_id"} <= set(plain)
 
 

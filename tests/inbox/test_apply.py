@@ -168,9 +168,7 @@ def test_types_to_refetch_without_an_account_mark_the_row_for_reconciliation(
 ):
     bodies = [
         p.metadata_changed("a/r", t=10),
-        p.access_control_changed("a/r", t=10),
         p.restore_asset_version("a/r", t=10),
-        p.moderation("a/r", 1, t=10),
         p.delete_by_token("a/r", t=10),
     ]
     for body in bodies:

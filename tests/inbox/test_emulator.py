@@ -122,7 +122,10 @@ def test_every_change_the_emulator_notifies_ends_in_the_mirror(
     cloudinary.api.update(
         "shop/shoe", display_name="Shoe", asset_folder="archive", **opts
     )
-    cloudinary.api.update("shop/shoe", metadata={"sku": "S-1"}, **opts)  # re-fetched
+    # structured metadata: the field exists first (Cloudinary refuses undefined ones)
+    field = {"external_id": "sku", "label": "SKU", "type": "string"}
+    cloudinary.api.add_metadata_field(field, **opts)
+    cloudinary.api.update("shop/shoe", metadata={"sku": "S-1"}, **opts)
     cloudinary.uploader.rename("shop/shoe", "shop/red-shoe", **opts)
     cloudinary.uploader.upload(png_bytes(2, 2), public_id="shop/gone", **opts)
     cloudinary.uploader.destroy("shop/gone", **opts)

@@ -52,7 +52,7 @@ CASES = {
     ),
     "access_control_changed": (
         p.access_control_changed(PIC, t=10),
-        lambda: live(PIC).sync_status == "needs_refresh",
+        lambda: live(PIC).access_control == [{"access_type": "token"}],
     ),
     "restore_asset_version": (
         p.restore_asset_version(PIC, t=10),
@@ -60,7 +60,10 @@ CASES = {
     ),
     "moderation": (
         p.moderation(PIC, 1, t=10),
-        lambda: live(PIC).sync_status == "needs_refresh",
+        lambda: (
+            (live(PIC).moderation_status, live(PIC).moderation_kind)
+            == ("approved", "manual")
+        ),
     ),
     "delete_by_token": (
         p.delete_by_token(PIC, t=10),

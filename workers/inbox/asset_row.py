@@ -56,6 +56,11 @@ class AssetRow:
     last_event_at: datetime | None = None
     # workers/inbox/registers.py; replaced, never changed in place, so `values` sees a change
     stamps: dict[str, Any] = field(default_factory=dict)
+    moderation_status: str | None = None
+    moderation_kind: str | None = None
+    access_mode: str | None = None
+    # replaced whole, never changed in place (registers.py): `values` need not copy it
+    access_control: list[dict[str, Any]] | None = None
 
     def values(self) -> tuple[Any, ...]:
         """The written columns' values, to tell a changed row from an untouched one (tags,

@@ -73,14 +73,18 @@ def version(item: Mapping[str, Any]) -> int | None:
 
 
 def event_time(body: Mapping[str, Any], signed_at: datetime | None) -> datetime | None:
-    """When Cloudinary made the event: triggered_at, else the upload timestamp, else the
-    delivery's signed X-Cld-Timestamp."""
+    """When Cloudinary made the event: triggered_at, else the upload timestamp (or when a
+    moderation was decided), else the delivery's signed X-Cld-Timestamp."""
     context = body.get("notification_context")
     if isinstance(context, dict):
         triggered = parse_time(context.get("triggered_at"))
         if triggered is not None:
             return triggered
-    return parse_time(body.get("timestamp")) or signed_at
+    return (
+        parse_time(body.get("timestamp"))
+        or parse_time(body.get("moderation_updated_at"))
+        or signed_at
+    )
 
 
 def asset_columns(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -128,7 +132,42 @@ def asset_columns(item: Mapping[str, Any]) -> dict[str, Any]:
         columns["metadata_"] = metadata
     if (created := parse_time(item.get("created_at"))) is not None:
         columns["cloudinary_created_at"] = created
+    columns.update(moderation(item))
+    if (access_mode := _str(item.get("access_mode"))) is not None:
+        columns["access_mode"] = access_mode
+    if "access_control" in item:
+        columns["access_control"] = access_control(item["access_control"])
     return columns
+
+
+def moderation(item: Mapping[str, Any]) -> dict[str, Any]:
+    """moderation_status and moderation_kind where the item states them: the latest of a
+    resource's `moderation` entries ({kind, status, updated_at}, as the Admin API and upload
+    results list them), and a `moderation` notification's (or a listing's) own keys, which
+    win; none when it says nothing of moderation (an empty list: never moderated)."""
+    found: dict[str, Any] = {}
+    entries = item.get("moderation")
+    if isinstance(entries, list):
+        stated = [e for e in entries if isinstance(e, dict) and _str(e.get("status"))]
+        latest = stated[-1] if stated else {}
+        found = {
+            "moderation_status": latest.get("status"),
+            "moderation_kind": _str(latest.get("kind")),
+        }
+    if (status := _str(item.get("moderation_status"))) is not None:
+        found["moderation_status"] = status
+        kind = _str(item.get("moderation_kind"))
+        found["moderation_kind"] = kind or found.get("moderation_kind")
+    return found
+
+
+def access_control(value: Any) -> list[dict[str, Any]] | None:
+    """An access_control value as the mirror keeps it: the list of rules, or None when
+    there are none (Cloudinary says null, an empty list, or leaves it out)."""
+    if not isinstance(value, list):
+        return None
+    rules = [dict(rule) for rule in value if isinstance(rule, dict)]
+    return rules or None
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -20,7 +20,7 @@ from workers.inbox import events, registers
 from workers.inbox.asset_row import AssetRow
 from workers.inbox.asset_store import AssetStore, identity_of
 from workers.inbox.events import Identity
-from workers.inbox.refetch import AssetFetcher, refetch
+from workers.inbox.refetch import AssetFetcher, assets_in_folder, refetch
 from workers.inbox.writes import Outcome, deleted, full_state, name, outcome
 
 # A folder rename re-fetches each asset in it; beyond this many, reconciliation does it.
@@ -179,6 +179,65 @@ def _metadata_changed(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     return _refetch_named(ctx, body)
 
 
+def _access_control(row: AssetRow, item: Mapping[str, Any], written: str) -> bool:
+    key = "access_control" if "access_control" in item else "new_access_control"
+    rules = events.access_control(item.get(key))
+    changed = registers.write(row, "access_control", written, {"access_control": rules})
+    if (mode := _str(item, "access_mode")) is not None:
+        changed |= registers.write(row, "access_mode", written, {"access_mode": mode})
+    return changed
+
+
+def _access_control_changed(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
+    """The new rules when every item has them, else a re-fetch of each asset."""
+    items = events.resources(body)
+    if items and all(_ACCESS_KEYS & item.keys() for item in items):
+        return _diff(_access_control)(ctx, body)
+    return _refetch_named(ctx, body)
+
+
+_ACCESS_KEYS = {"access_control", "new_access_control"}
+
+
+def _moderation(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
+    """A moderation decision, trusted when it names its asset unambiguously: by asset_id,
+    or (it may have none) as the live row of its name at the version it was decided for.
+    Else (another asset may hold the name by now) the asset is re-fetched."""
+    identity, asset_id = events.identity(body), events.asset_id(body)
+    decided = events.moderation(body)
+    if identity is None and asset_id is None:
+        return [Outcome("stale", None, None, "moderation names no asset")]
+    if decided.get("moderation_status") is None:
+        return [ctx.refetch(asset_id, identity, "moderation")]
+    row = ctx.store.row_for(asset_id, identity)
+    version = events.version(body)
+    if row is None or (
+        asset_id is None
+        and None not in (version, row.version)
+        and version != row.version
+    ):
+        return [ctx.refetch(asset_id, identity, "moderated asset not held")]
+    before = row.stamps
+    if identity is not None:
+        name(ctx.store, row, identity, ctx.stamp)
+    registers.write(row, "moderation", ctx.stamp, decided)
+    return [_complete(ctx, row, outcome(row, before))]
+
+
+def _restored(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
+    """An asset restored from its backups: the answer of a re-fetch (the payload has not
+    its fields), which brings a deleted asset back as any newer full state does.
+
+    One more rule: a restore made after the host app deleted the asset (the delete this
+    database asked for was carried out, or Cloudinary could not restore it) is a newer,
+    deliberate act; the version the host deleted may come back (registers.restored)."""
+    for item in events.targets(body):
+        row = ctx.store.row_for(events.asset_id(item), events.identity(item))
+        if row is not None:
+            registers.restored(row, ctx.stamp)
+    return _refetch_named(ctx, body)
+
+
 def _refetch_named(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
     """Types whose payload we do not trust: ask the Admin API for each named asset."""
     outcomes = []
@@ -192,16 +251,28 @@ def _refetch_named(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
 
 
 def _folder_renamed(ctx: Context, body: Mapping[str, Any]) -> list[Outcome]:
-    old = _str(body, "from_path")
+    """Each asset the new folder holds now (the Admin API's listing: assets whose own
+    notifications, an upload into the old folder say, are still on their way included),
+    then each of the mirror's rows still in the old folder (moved on since, or deleted),
+    re-fetched: every answer is newer than any event made before the rename.
+    Subfolders: through the rows the mirror has in them."""
+    old, new = _str(body, "from_path"), _str(body, "to_path")
     if not old:
         return [Outcome("recorded", detail="no from_path")]
+    listed: list[tuple[str | None, Identity]] | None = []
+    if new and ctx.fetcher is not None:
+        listed = assets_in_folder(ctx.fetcher, new, MAX_FOLDER_REFETCH)
     rows = ctx.store.live_in_folder(old, MAX_FOLDER_REFETCH + 1)
-    if len(rows) > MAX_FOLDER_REFETCH:
+    known = {asset_id for asset_id, _ in listed or ()}
+    rows = [row for row in rows if row.asset_id is None or row.asset_id not in known]
+    if listed is None or len(listed) + len(rows) > MAX_FOLDER_REFETCH:
         for row in rows:
             row.sync_status = "needs_refresh"
-        return [Outcome("needs_refresh", detail=f"folder {old!r}: too many assets")]
-    return [
-        ctx.refetch(row.asset_id, identity_of(row), "folder renamed") for row in rows
+        why = "rate limited" if listed is None else "too many assets"
+        return [Outcome("needs_refresh", detail=f"folder {old!r}: {why}")]
+    why = "folder renamed"
+    return [ctx.refetch(asset_id, named, why) for asset_id, named in listed] + [
+        ctx.refetch(row.asset_id, identity_of(row), why) for row in rows
     ]
 
 
@@ -241,10 +312,10 @@ HANDLERS: dict[str, Handler] = {
     "resource_display_name_changed": _diff(_display_name),
     "move": _diff(_move),
     "resource_metadata_changed": _metadata_changed,
-    "access_control_changed": _refetch_named,
-    "restore_asset_version": _refetch_named,
+    "access_control_changed": _access_control_changed,
+    "restore_asset_version": _restored,
     "multi": _refetch_named,
-    "moderation": _refetch_named,
+    "moderation": _moderation,
     "delete_by_token": _refetch_named,
     "move_or_rename_asset_folder": _folder_renamed,
     "eager": _recorded,

@@ -54,11 +54,13 @@ ROWS FROM (json_to_recordset(CAST(:rows AS json)) AS (
     duration double precision, folder text, display_name text, tags json, context json,
     metadata_ json, secure_url text, etag text, cloudinary_created_at timestamptz,
     updated_at timestamptz, deleted_at timestamptz, sync_status text,
-    synced_at timestamptz, last_event_at timestamptz, stamps json)) WITH ORDINALITY AS u(
+    synced_at timestamptz, last_event_at timestamptz, stamps json,
+    moderation_status text, moderation_kind text, access_mode text,
+    access_control json)) WITH ORDINALITY AS u(
     id, asset_id, public_id, resource_type, delivery_type, version, format, bytes, width,
     height, duration, folder, display_name, tags, context, metadata_, secure_url, etag,
     cloudinary_created_at, updated_at, deleted_at, sync_status, synced_at, last_event_at,
-    stamps, n)
+    stamps, moderation_status, moderation_kind, access_mode, access_control, n)
 
 
 -- name: insert_assets
@@ -76,7 +78,8 @@ WITH u AS MATERIALIZED (
     INSERT INTO media_assets (id, asset_id, public_id, resource_type, delivery_type,
         version, format, bytes, width, height, duration, folder, display_name, tags,
         context, metadata, secure_url, etag, cloudinary_created_at, updated_at,
-        deleted_at, sync_status, synced_at, last_event_at, stamps)
+        deleted_at, sync_status, synced_at, last_event_at, stamps, moderation_status,
+        moderation_kind, access_mode, access_control)
     OVERRIDING SYSTEM VALUE
     SELECT u.new_id, u.asset_id, u.public_id, u.resource_type, u.delivery_type, u.version,
            u.format, u.bytes, u.width, u.height, u.duration, u.folder, u.display_name,
@@ -84,7 +87,8 @@ WITH u AS MATERIALIZED (
            CAST(u.metadata_ AS jsonb),
            u.secure_url, u.etag, u.cloudinary_created_at, coalesce(u.updated_at, now()),
            u.deleted_at, u.sync_status, u.synced_at, u.last_event_at,
-           CAST(u.stamps AS jsonb)
+           CAST(u.stamps AS jsonb), u.moderation_status, u.moderation_kind,
+           u.access_mode, CAST(u.access_control AS jsonb)
       FROM u
 )
 SELECT new_id FROM u ORDER BY n
@@ -104,7 +108,9 @@ UPDATE media_assets m
        cloudinary_created_at = u.cloudinary_created_at,
        updated_at = coalesce(u.updated_at, now()), deleted_at = u.deleted_at,
        sync_status = u.sync_status, synced_at = u.synced_at,
-       last_event_at = u.last_event_at, stamps = CAST(u.stamps AS jsonb)
+       last_event_at = u.last_event_at, stamps = CAST(u.stamps AS jsonb),
+       moderation_status = u.moderation_status, moderation_kind = u.moderation_kind,
+       access_mode = u.access_mode, access_control = CAST(u.access_control AS jsonb)
   FROM /* include: asset_rows */
  WHERE m.id = u.id
    -- by id through the primary key, whatever the statistics say (see record_applied)

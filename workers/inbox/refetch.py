@@ -38,6 +38,8 @@ class AssetFetcher(Protocol):
         self, public_id: str, resource_type: str = ..., delivery_type: str = ...
     ) -> Any: ...
 
+    def resources_by_asset_folder(self, folder: str, max_results: int) -> Any: ...
+
 
 class OverBudget(Exception):
     """The fleet's shared Admin API budget is down to its reserve; no call was made."""
@@ -62,6 +64,11 @@ class BudgetedFetcher:
     ) -> Any:
         return self._call(
             lambda: self._client.resource(public_id, resource_type, delivery_type)
+        )
+
+    def resources_by_asset_folder(self, folder: str, max_results: int) -> Any:
+        return self._call(
+            lambda: self._client.resources_by_asset_folder(folder, max_results)
         )
 
     def _call(self, request: Callable[[], Any]) -> Any:
@@ -126,6 +133,13 @@ def refetch(
     except NotFound:
         return _gone(store, asset_id, identity, asked, why)
     fetched: dict[str, Any] = dict(resource)
+    if fetched.get("placeholder") is True:
+        # a deleted asset with backups: its details stay, as a placeholder, until a
+        # restore; it is deleted as of `asked` (never a live full state), and holds no
+        # name (an upload to it makes a new asset)
+        if asset_id is None and identity is not None:
+            store.claim(identity, None, asked)
+        return _gone(store, asset_id or events.asset_id(fetched), identity, asked, why)
     fetched_identity = events.identity(fetched) or identity
     if fetched_identity is None:
         return Outcome("stale", public_id, asset_id, f"{why}; answer names no asset")
@@ -134,6 +148,26 @@ def refetch(
         store, events.asset_id(fetched) or asset_id, fetched_identity, columns, asked
     )
     return outcome._replace(detail=f"{why}; re-fetched ({outcome.detail or 'ok'})")
+
+
+def assets_in_folder(
+    fetcher: AssetFetcher, folder: str, limit: int
+) -> list[tuple[str | None, Identity]] | None:
+    """The assets in `folder` now, as (asset_id, identity): up to `limit + 1` (more than
+    `limit`: too many to re-fetch one by one); None when the budget is spent. A listing
+    leaves fields out (the etag), so the caller re-fetches each asset rather than
+    writing what is listed as its full state."""
+    try:
+        answer = fetcher.resources_by_asset_folder(folder, limit + 1)
+    except (RateLimited, OverBudget):
+        return None
+    except NotFound:
+        return []
+    found = []
+    for resource in answer.get("resources", ()):
+        if isinstance(resource, dict) and (named := events.identity(resource)):
+            found.append((events.asset_id(resource), named))
+    return found
 
 
 def _gone(

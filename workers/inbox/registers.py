@@ -9,7 +9,8 @@ the same set of events gives the same row in any order, any number of times
 - one stamp per group (where it differs from "*", the last full state's, which covers
   the others): "identity" (public_id, resource_type, delivery_type), "content"
   (version, format, bytes, width, height, duration, etag, created_at, secure_url),
-  "metadata", "display_name", "folder", and "tags" / "context" for the last full state;
+  "metadata", "display_name", "folder", "moderation" (moderation_status and _kind),
+  "access_mode", "access_control", and "tags" / "context" for the last full state;
 - "tag_ops" {tag: [stamp, present, position]} and "ctx_ops" {key: [stamp, present, value]}:
   one register per tag and per context key written *after* the last full state, because
   Cloudinary sends tag and context changes as diffs (added/removed), which only commute
@@ -55,9 +56,20 @@ _GROUPS = (
     "metadata",
     "display_name",
     "folder",
+    "moderation",
+    "access_mode",
+    "access_control",
 )
-# a full state writes these groups only when it has them
-_OPTIONAL_GROUPS = ("display_name", "folder")
+# a full state writes these groups (their columns) only when it has them: fixed-folder
+# accounts have no display name or asset folder, and not every answer speaks of
+# moderation or access (an asset never moderated has no moderation entries)
+_OPTIONAL_GROUPS = {
+    "display_name": ("display_name",),
+    "folder": ("folder",),
+    "moderation": ("moderation_status", "moderation_kind"),
+    "access_mode": ("access_mode",),
+    "access_control": ("access_control",),
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -214,7 +226,7 @@ def write_full(
         group
         for group in _GROUPS
         if written > (stamps.get(group) or default)
-        and (group in columns or group not in _OPTIONAL_GROUPS)
+        and (group not in _OPTIONAL_GROUPS or _OPTIONAL_GROUPS[group][0] in columns)
     ]
     new = dict(stamps)
     if _revives(stamps.get("exists"), written, columns.get("version")):
@@ -254,9 +266,10 @@ def write_full(
             row.context = dict(context)
     if "metadata" in groups:
         row.metadata_ = columns.get("metadata_", {})
-    for group in _OPTIONAL_GROUPS:
+    for group, names in _OPTIONAL_GROUPS.items():
         if group in groups:
-            setattr(row, group, columns[group])
+            for name in names:
+                setattr(row, name, columns.get(name))
     _stamp_groups(new, groups, written)
     row.stamps = new
     _saw(row, written)
@@ -288,6 +301,17 @@ def _revives(held: list[Any] | None, written: str, version: int | None) -> bool:
     host_version = held[2]
     # the very version the host app deleted: its cleanup decides
     return held[1] or host_version is None or (version or 0) > host_version
+
+
+def restored(row: AssetRow, written: str) -> bool:
+    """Cloudinary restored the asset as of `written`: a host app's delete older than that
+    was carried out (Cloudinary restores only deleted assets), so it no longer guards its
+    version; the asset's next full state decides, as after any Cloudinary delete."""
+    held = row.stamps.get("exists")
+    if held is None or held[1] or held[2] is None or written <= held[0]:
+        return False
+    row.stamps = {**row.stamps, "exists": [held[0], False, None]}
+    return True
 
 
 def write_deleted(row: AssetRow, written: str) -> bool:

@@ -21,7 +21,8 @@ WITH page AS (
            version bigint, format text, bytes bigint, width integer, height integer,
            duration double precision, folder text, display_name text, tags text[],
            context jsonb, metadata jsonb, secure_url text, etag text,
-           cloudinary_created_at timestamptz)
+           cloudinary_created_at timestamptz, moderation_status text,
+           moderation_kind text, access_mode text, access_control jsonb)
 ), found AS (
     SELECT p.*, live.id AS live_id, live.version AS old_version,
            (live.id IS NOT NULL
@@ -41,7 +42,16 @@ WITH page AS (
                  OR ARRAY(SELECT unnest(live.tags) ORDER BY 1)
                         IS DISTINCT FROM ARRAY(SELECT unnest(p.tags) ORDER BY 1)
                  OR live.context IS DISTINCT FROM p.context
-                 OR live.metadata IS DISTINCT FROM p.metadata)) AS stale
+                 OR live.metadata IS DISTINCT FROM p.metadata
+                 OR live.moderation_status IS DISTINCT FROM
+                        COALESCE(p.moderation_status, live.moderation_status)
+                 -- a row no full state told its access_mode (the apply's uploads do
+                 -- not say it) is public, Cloudinary's default: not stale for that alone
+                 OR COALESCE(live.access_mode, 'public')
+                        IS DISTINCT FROM COALESCE(p.access_mode, live.access_mode, 'public')
+                 -- a resource stating its access_mode states its access_control too
+                 OR (p.access_mode IS NOT NULL
+                     AND live.access_control IS DISTINCT FROM p.access_control))) AS stale
       FROM page p
       -- LATERAL keeps every look-up here a parameterized index probe per page row, so a
       -- page costs ~500 probes whatever the table size or the planner's statistics (a
@@ -171,6 +181,11 @@ SELECT action, count(*) AS n, (SELECT count(*) FROM seen) AS seen
            secure_url = COALESCE(j.secure_url, m.secure_url),
            etag = COALESCE(j.etag, m.etag),
            cloudinary_created_at = COALESCE(j.cloudinary_created_at, m.cloudinary_created_at),
+           moderation_status = COALESCE(j.moderation_status, m.moderation_status),
+           moderation_kind = COALESCE(j.moderation_kind, m.moderation_kind),
+           access_mode = COALESCE(j.access_mode, m.access_mode),
+           access_control = CASE WHEN j.access_mode IS NULL THEN m.access_control
+                                 ELSE j.access_control END,
            sync_status = 'synced', synced_at = now(), updated_at = now(),
            last_event_at = GREATEST(m.last_event_at, :fetched_at),
            -- every field as of the listing (workers/inbox/registers.py reads '{}' so)
@@ -198,10 +213,12 @@ SELECT action, count(*) AS n, (SELECT count(*) FROM seen) AS seen
     INSERT INTO media_assets
         (asset_id, public_id, resource_type, delivery_type, version, format, bytes, width,
          height, duration, folder, display_name, tags, context, metadata, secure_url, etag,
-         cloudinary_created_at, sync_status, synced_at, last_event_at)
+         cloudinary_created_at, moderation_status, moderation_kind, access_mode,
+         access_control, sync_status, synced_at, last_event_at)
     SELECT asset_id, public_id, resource_type, delivery_type, version, format, bytes, width,
            height, duration, folder, display_name, tags, context, metadata, secure_url,
-           etag, cloudinary_created_at, 'synced', now(), :fetched_at
+           etag, cloudinary_created_at, moderation_status, moderation_kind, access_mode,
+           access_control, 'synced', now(), :fetched_at
       FROM judged WHERE action = 'inserted'
     -- the name's live row or the asset's row inserted meanwhile: theirs stands
     ON CONFLICT DO NOTHING

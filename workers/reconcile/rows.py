@@ -37,6 +37,11 @@ def mirror_row(resource: Mapping[str, Any]) -> dict[str, Any]:
         "secure_url": resource.get("secure_url"),
         "etag": resource.get("etag"),
         "cloudinary_created_at": resource.get("created_at"),
+        # None: the resource does not say (queries.sql keeps the row's)
+        **_moderation(resource),
+        "access_mode": resource.get("access_mode"),
+        # stated along with access_mode (absent then = none), else kept (queries.sql)
+        "access_control": _access_control(resource.get("access_control")),
     }
 
 
@@ -62,6 +67,27 @@ def _context(value: Any) -> dict[str, Any]:
         return {}
     custom = value.get("custom", value)
     return dict(custom) if isinstance(custom, Mapping) else {}
+
+
+def _moderation(resource: Mapping[str, Any]) -> dict[str, Any]:
+    """The latest moderation: the last of the `moderation` entries ({kind, status}), and
+    `moderation_status` where the resource says it (listings)."""
+    status, kind = None, None
+    entries = resource.get("moderation")
+    if isinstance(entries, list):
+        stated = [e for e in entries if isinstance(e, Mapping) and e.get("status")]
+        if stated:
+            status, kind = stated[-1]["status"], stated[-1].get("kind")
+    return {
+        "moderation_status": resource.get("moderation_status") or status,
+        "moderation_kind": resource.get("moderation_kind") or kind,
+    }
+
+
+def _access_control(value: Any) -> list[dict[str, Any]] | None:
+    if not isinstance(value, list):
+        return None
+    return [dict(rule) for rule in value if isinstance(rule, Mapping)] or None
 
 
 def _int(value: Any) -> int | None:

@@ -83,6 +83,7 @@ class AdminCalls:
             "tags": True,
             "context": True,
             "metadata": True,
+            "moderations": True,
         }
         if next_cursor:
             params["next_cursor"] = next_cursor
