@@ -32,6 +32,7 @@ from cloudinary_emulator.listing import (
     resources_by_moderation,
     resources_by_tag,
 )
+from cloudinary_emulator.lookup import asset_by_asset_id, asset_by_key
 from cloudinary_emulator.messages import Request, Response, ok
 from cloudinary_emulator.render import admin_detail
 from cloudinary_emulator.state import State
@@ -70,7 +71,7 @@ def route(method: str, segments: list[str]) -> tuple[str, Handler] | None:
         if method == "GET":
             return "get_resource", lambda s, r: details.by_asset_id(s, r, first)
         if method == "PUT":
-            return "update", lambda s, r: _update(s, r, _by_asset_id(s, first))
+            return "update", lambda s, r: _update(s, r, asset_by_asset_id(s, first))
         return None
     if first not in RESOURCE_TYPES:
         return None
@@ -100,22 +101,10 @@ def route(method: str, segments: list[str]) -> tuple[str, Handler] | None:
             return "get_resource", lambda s, r: details.by_key(
                 s, r, first, dtype, public_id
             )
-        return "update", lambda s, r: _update(s, r, _by_key(s, first, dtype, public_id))
+        return "update", lambda s, r: _update(
+            s, r, asset_by_key(s, first, dtype, public_id)
+        )
     return None
-
-
-def _by_key(state: State, resource_type: str, dtype: str, public_id: str) -> Asset:
-    asset = state.store.get(resource_type, dtype, public_id)
-    if asset is None:
-        raise not_found(public_id)
-    return asset
-
-
-def _by_asset_id(state: State, asset_id: str) -> Asset:
-    asset = state.store.by_asset_id(asset_id)
-    if asset is None:
-        raise not_found(asset_id)
-    return asset
 
 
 def _deleted_body(

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from cloudinary_emulator.errors import ApiError, not_found
+from cloudinary_emulator.errors import ApiError
 from cloudinary_emulator.listing import id_list
+from cloudinary_emulator.lookup import asset_by_asset_id, asset_by_key
 from cloudinary_emulator.messages import Request, Response, ok
 from cloudinary_emulator.state import State
 from cloudinary_emulator.store import Asset
@@ -27,25 +28,11 @@ def route(method: str, segments: list[str]) -> tuple[str, Handler] | None:
     name = "add_related_assets" if method == "POST" else "delete_related_assets"
     if len(rest) == 1:
         asset_id = rest[0]
-        return name, lambda s, r: change(s, r, lambda: _by_asset_id(s, asset_id))
+        return name, lambda s, r: change(s, r, lambda: asset_by_asset_id(s, asset_id))
     if len(rest) >= 3:
         key = (rest[0], unquote(rest[1]), unquote("/".join(rest[2:])))
-        return name, lambda s, r: change(s, r, lambda: _by_key(s, *key))
+        return name, lambda s, r: change(s, r, lambda: asset_by_key(s, *key))
     return None
-
-
-def _by_key(state: State, resource_type: str, dtype: str, public_id: str) -> Asset:
-    asset = state.store.get(resource_type, dtype, public_id)
-    if asset is None:
-        raise not_found(public_id)
-    return asset
-
-
-def _by_asset_id(state: State, asset_id: str) -> Asset:
-    asset = state.store.by_asset_id(asset_id)
-    if asset is None:
-        raise not_found(asset_id)
-    return asset
 
 
 def _resolve(state: State, reference: str) -> Asset | None:
