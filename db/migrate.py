@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from db.urls import libpq_url
+from db.urls import SCHEMA_NAME, libpq_url, schema_of
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "mediasync_schema_migrations"
@@ -65,9 +65,21 @@ def migrate(
     migrations = discover(directory)
     table = sql.Identifier(VERSION_TABLE)
     applied_now: list[str] = []
+    # The schema is the one the URL's search_path names (db.urls.with_search_path), else
+    # the server's default. Every object, the version table included, lands there, and the
+    # trigger functions keep this search_path (0013), whoever's statement fires them.
+    schema = schema_of(database_url)
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
+            if schema is not None:
+                if not SCHEMA_NAME.match(schema):
+                    raise MigrationError(f"not a plain schema name: {schema!r}")
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        sql.Identifier(schema)
+                    )
+                )
             conn.execute(
                 sql.SQL(
                     "CREATE TABLE IF NOT EXISTS {} ("

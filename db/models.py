@@ -216,3 +216,22 @@ class ReconcileWatermark(Base):
     watermark: Mapped[datetime] = mapped_column(Timestamp)
     run_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class FeedChange(Base):
+    """One change of media_assets, for the live feed (db/migrations/0011, `mediasync feed`)."""
+
+    __tablename__ = "mediasync_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    # created | updated | deleted | restored
+    op: Mapped[str] = mapped_column(Text)
+    media_asset_id: Mapped[int] = mapped_column(BigInteger)
+    public_id: Mapped[str] = mapped_column(Text)
+    resource_type: Mapped[str] = mapped_column(Text)
+    delivery_type: Mapped[str] = mapped_column(Text)
+    asset_folder: Mapped[str | None] = mapped_column(Text)
+    asset_id: Mapped[str | None] = mapped_column(Text)
+    changed: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    previous: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -3,7 +3,8 @@ what is wrong with a server URL's host or port."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
+import re
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 _SQLALCHEMY_PREFIXES = (
     "postgresql+psycopg://",
@@ -33,6 +34,38 @@ def with_database(url: str, database: str) -> str:
     """The same server URL pointing at another database (keeps host, port, query)."""
     parts = urlsplit(libpq_url(url))
     return urlunsplit(parts._replace(path="/" + database))
+
+
+# A plain lower-case identifier: it goes into URLs, search_path and DDL unquoted.
+SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_SEARCH_PATH = re.compile(r"-c\s*search_path=(\S+)")
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The URL with libpq's `options` setting search_path to the schema alone.
+
+    Every connection made from it (SQLAlchemy's, the listener's, the receiver's, psql's)
+    then finds mediasync's tables, functions and triggers unqualified, so no statement
+    names a schema. A search_path already in the URL is replaced; other options stay.
+    """
+    if not SCHEMA_NAME.match(schema):
+        raise ValueError(f"not a plain schema name: {schema!r}")
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    options = next((v for k, v in query if k == "options"), "")
+    options = _SEARCH_PATH.sub("", options).strip()
+    options = f"{options} -c search_path={schema}".strip()
+    query = [(k, v) for k, v in query if k != "options"] + [("options", options)]
+    # %20, not "+": libpq decodes percent escapes only
+    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
+
+
+def schema_of(url: str) -> str | None:
+    """The schema a URL's options set search_path to, or None (the server's default)."""
+    query = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    options = next((v for k, v in query if k == "options"), "")
+    found = _SEARCH_PATH.search(options)
+    return found.group(1) if found else None
 
 
 def host_and_port_problem(url: str) -> str | None:

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "mediasync.commands.cleanup",
     "mediasync.commands.doctor",
     "mediasync.commands.connect",
+    "mediasync.commands.feed",
 )
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2

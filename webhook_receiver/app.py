@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from webhook_receiver import health, views
+from webhook_receiver import console, health, views
 from webhook_receiver.inbox_writer import InboxWriter
 from webhook_receiver.metrics import ReceiverMetrics
 from webhook_receiver.operator_api import views as operator_api
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(health.bp)
     operator_api.install(app, ops)
+    app.register_blueprint(console.bp)  # /console/ (off without an operator token)
     # Flask's documented middleware pattern; mypy sees a method being replaced
     app.wsgi_app = state.metrics.middleware(app.wsgi_app)  # type: ignore[assignment,method-assign]
     return app

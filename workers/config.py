@@ -8,6 +8,7 @@ from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from db.urls import host_and_port_problem, is_postgres_url
+from workers.delete_scope import DeleteScope as DeleteScope
 
 T = TypeVar("T")
 
@@ -64,52 +65,32 @@ class CloudinaryAccount:
         return config
 
 
-@dataclass(frozen=True)
-class DeleteScope:
-    """MEDIASYNC_DELETE_SCOPE: the assets mediasync may ever delete from Cloudinary, e.g.
-    `prefix:shop/,folder:products,tag:managed-by-app`. An asset is inside when any one item
-    matches: its public_id starts with a prefix, it lies in a folder (or below it), or it
-    carries a tag."""
+CONSOLE_KINDS = ("admin", "read")
+SHARED_LOGIN_NAME = "operator"  # MEDIASYNC_API_TOKEN's name in the console
 
-    prefixes: tuple[str, ...] = ()
-    folders: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
+
+@dataclass(frozen=True)
+class ConsoleOperator:
+    """One console login of MEDIASYNC_CONSOLE_OPERATORS: `read` may look, `admin` may act."""
+
+    name: str
+    token: str = field(repr=False)
+    kind: str = "admin"
 
     @classmethod
-    def parse(cls, raw: str) -> DeleteScope:
-        found: dict[str, list[str]] = {"prefix": [], "folder": [], "tag": []}
-        for item in raw.split(","):
-            kind, sep, value = item.strip().partition(":")
-            if not sep or kind not in found or not value.strip():
-                raise ValueError(
-                    f"{item.strip()!r} is not prefix:<text>, folder:<name> or tag:<name>"
-                )
-            found[kind].append(value.strip())
-        return cls(
-            tuple(found["prefix"]),
-            tuple(f.strip("/") for f in found["folder"]),
-            tuple(found["tag"]),
-        )
-
-    def contains(
-        self, public_id: str, folder: str | None, tags: Iterable[str] | None
-    ) -> bool:
-        if any(public_id.startswith(prefix) for prefix in self.prefixes):
-            return True
-        # a fixed-folder account has no folder field: the public_id's path is its folder
-        where = (folder if folder is not None else public_id.rpartition("/")[0]).strip(
-            "/"
-        )
-        if any(where == f or where.startswith(f + "/") for f in self.folders):
-            return True
-        return bool(set(tags or ()) & set(self.tags))
-
-    def describe(self) -> str:
-        return ",".join(
-            [f"prefix:{p}" for p in self.prefixes]
-            + [f"folder:{f}" for f in self.folders]
-            + [f"tag:{t}" for t in self.tags]
-        )
+    def parse_all(cls, raw: str) -> tuple[ConsoleOperator, ...]:
+        """`alice:TOKEN:admin,bob:TOKEN:read`; errors never quote it (it holds secrets)."""
+        found: dict[str, ConsoleOperator] = {}
+        for number, item in enumerate(raw.split(",") if raw.strip() else [], start=1):
+            name, _, rest = item.strip().partition(":")
+            token, _, kind = rest.rpartition(":")
+            problem = f"MEDIASYNC_CONSOLE_OPERATORS: entry {number}"
+            if not name or not token or kind not in CONSOLE_KINDS:
+                raise SettingsError(f"{problem} is not name:token:admin|read")
+            if name in found or name == SHARED_LOGIN_NAME:
+                raise SettingsError(f"{problem}: the name {name!r} is taken")
+            found[name] = cls(name, token, kind)
+        return tuple(found.values())
 
 
 @dataclass(frozen=True)
@@ -122,6 +103,9 @@ class Settings:
     # Extra secrets that also verify webhooks, for key rotation (the account's secret always does).
     webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
     api_token: str | None = field(default=None, repr=False)
+    # a read-only token for GET /api/changes alone (the change feed also takes api_token)
+    feed_token: str | None = field(default=None, repr=False)
+    feed_retention_days: int = 7
     log_retention_days: int = 30
     log_format: str = "text"
     log_level: str = "INFO"
@@ -167,6 +151,10 @@ class Settings:
     # MEDIASYNC_PUBLIC_URL: how Cloudinary reaches this receiver (https://host[/prefix]); the
     # operator API signs it into browser uploads' notification_url. Unset: the request's host.
     public_url: str | None = None
+    # MEDIASYNC_CONSOLE_OPERATORS: named console logins besides the operator token's
+    # (webhook_receiver/console/); MEDIASYNC_CONSOLE_SESSION_MAX_AGE: seconds a login lasts.
+    console_operators: tuple[ConsoleOperator, ...] = field(default=(), repr=False)
+    console_session_max_age_s: int = 8 * 3600
 
     def __post_init__(self) -> None:
         if not self.broker_url:
@@ -233,6 +221,8 @@ class Settings:
                 if s.strip()
             ),
             api_token=env.get("MEDIASYNC_API_TOKEN", "").strip() or None,
+            feed_token=env.get("MEDIASYNC_FEED_TOKEN", "").strip() or None,
+            feed_retention_days=_positive_int(env, "MEDIASYNC_FEED_RETENTION_DAYS", 7),
             log_retention_days=_positive_int(env, "MEDIASYNC_LOG_RETENTION_DAYS", 30),
             log_format=log_format,
             log_level=log_level,
@@ -279,6 +269,12 @@ class Settings:
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
             or None,
             public_url=_public_url(env),
+            console_operators=ConsoleOperator.parse_all(
+                env.get("MEDIASYNC_CONSOLE_OPERATORS", "")
+            ),
+            console_session_max_age_s=_positive_int(
+                env, "MEDIASYNC_CONSOLE_SESSION_MAX_AGE", 8 * 3600
+            ),
         )
 
 

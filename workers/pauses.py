@@ -43,3 +43,17 @@ def resume(session: Session, flow: str = CLEANUP_FLOW) -> bool:
         {"flow": flow},
     ).first()
     return removed is not None
+
+
+# the flows an operator may pause: cleanup (no deletes) and reconcile (runs wait, paused)
+FLOWS = (CLEANUP_FLOW, "reconcile")
+
+
+def paused_flows(session: Session) -> list[dict[str, object]]:
+    """Every pause in force: flow, paused_at, paused_by, reason."""
+    rows = session.execute(
+        text(
+            "SELECT flow, paused_at, paused_by, reason FROM mediasync_pauses ORDER BY flow"
+        )
+    ).mappings()
+    return [dict(row) for row in rows]

@@ -100,3 +100,14 @@ def test_a_broker_outage_after_the_commit_still_answers(settings, sessions):
     assert sync.status_code == 202
     assert sync.get_json()["enqueued"] is False
     assert run_sql(sessions, "SELECT kind FROM reconcile_runs") == [("full",)]
+
+
+def test_inbox_filters_by_type_prefix_and_time(api, sessions):
+    wanted = add_inbox(sessions, 1, "failed", public_id="shop/1")
+    add_inbox(sessions, 2, "failed", public_id="blog/1")
+    items = api.get("/api/inbox?prefix=shop/&type=upload").get_json()["items"]
+    assert [i["id"] for i in items] == [wanted]
+    assert api.get("/api/inbox?type=delete").get_json()["items"] == []
+    assert api.get("/api/inbox?since=2999-01-01T00:00:00").get_json()["items"] == []
+    assert len(api.get("/api/inbox?until=2999-01-01").get_json()["items"]) == 2
+    assert api.get("/api/inbox?since=someday").status_code == 400

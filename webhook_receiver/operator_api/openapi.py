@@ -98,6 +98,7 @@ def _paths() -> dict[str, Any]:
                     _param("resource_type", "query", "image, video or raw."),
                     _param("folder", "query", "Exact folder."),
                     _param("tag", "query", "Rows carrying this tag."),
+                    _param("prefix", "query", "public_id starts with this."),
                     _param(
                         "status",
                         "query",
@@ -145,6 +146,18 @@ def _paths() -> dict[str, Any]:
                         "failed (default), pending, applied, ignored or all.",
                         {"enum": ["pending", "applied", "ignored", "failed", "all"]},
                     ),
+                    _param("type", "query", "notification_type, exactly."),
+                    _param(
+                        "prefix",
+                        "query",
+                        "The notification names a public_id starting with this.",
+                    ),
+                    _param(
+                        "since",
+                        "query",
+                        "Received at or after (ISO 8601; UTC without a zone).",
+                    ),
+                    _param("until", "query", "Received before (ISO 8601)."),
                     _LIMIT,
                     _CURSOR,
                 ],

@@ -7,6 +7,8 @@ has committed.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from webhook_receiver.operator_api import actions as operator_ops
@@ -26,7 +28,7 @@ from webhook_receiver.operator_api.openapi import document
 from webhook_receiver.operator_api.state import EXTENSION, Operator, operator
 from workers.inbox import queue as inbox_queue
 from workers.inbox.tasks import wake
-from workers.operations import history
+from workers.operations import history, listings
 from workers.operations import queries as ops_queries
 
 bp = guarded(Blueprint("operator", __name__, url_prefix="/api"))
@@ -52,6 +54,7 @@ def list_media() -> Response:
         folder=request.args.get("folder") or None,
         tag=request.args.get("tag") or None,
         status=choice_arg("status", ops_queries.MEDIA_STATUSES, "live"),
+        prefix=request.args.get("prefix") or None,
     )
     limit, after = limit_arg(), cursor_arg()
     with operator(current_app).sessions.begin() as session:
@@ -109,11 +112,28 @@ def _public_ids() -> list[str]:
 
 @bp.get("/inbox")
 def list_inbox() -> Response:
-    status = choice_arg("status", ops_queries.INBOX_STATUSES, "failed")
+    where = listings.InboxFilter(
+        status=choice_arg("status", ops_queries.INBOX_STATUSES, "failed"),
+        notification_type=request.args.get("type") or None,
+        public_id_prefix=request.args.get("prefix") or None,
+        since=_time_arg("since"),
+        until=_time_arg("until"),
+    )
     limit, after = limit_arg(), cursor_arg()
     with operator(current_app).sessions.begin() as session:
-        page = ops_queries.list_inbox(session, status, limit=limit, after_id=after)
+        page = listings.list_inbox(session, where, limit=limit, after_id=after)
     return jsonify(items=page.items, next_cursor=encode_cursor(page.last_id))
+
+
+def _time_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        found = datetime.fromisoformat(raw)
+    except ValueError:
+        fail(400, f"{name} must be an ISO 8601 time")
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 @bp.post("/inbox/<int:inbox_id>/retry")

@@ -38,3 +38,19 @@ def purge_sync_log() -> int:
             {"days": days},
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@app.task(name="mediasync.maintenance.purge_changes")
+def purge_changes() -> int:
+    """Delete change-feed rows older than MEDIASYNC_FEED_RETENTION_DAYS: a feed client
+    gone longer than that resumes with an `expired` event and re-reads its state."""
+    days = get_settings().feed_retention_days
+    with session_scope() as session:
+        result = session.execute(
+            text(
+                "DELETE FROM mediasync_changes"
+                " WHERE at < now() - make_interval(days => :days)"
+            ),
+            {"days": days},
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

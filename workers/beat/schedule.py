@@ -58,4 +58,5 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
         "inbox-purge": _every("mediasync.inbox.purge", retention, INBOX_QUEUE),
         "cleanup-purge": _every("mediasync.cleanup.purge", retention, CLEANUP_QUEUE),
         "sync-log-purge": _every("mediasync.maintenance.purge_sync_log", retention),
+        "changes-purge": _every("mediasync.maintenance.purge_changes", retention),
     }

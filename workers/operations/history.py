@@ -19,11 +19,12 @@ _INBOX_FOR_PUBLIC_ID = text(
     SELECT id, received_at, notification_type, status, last_error, applied_at
       FROM webhook_inbox
      WHERE body->>'public_id' = :pid
-        OR body->>'from_public_id' = :pid
-        OR body->>'to_public_id' = :pid
-        OR (jsonb_typeof(body->'resources') = 'object' AND body->'resources' ? :pid)
-        OR (jsonb_typeof(body->'resources') = 'array'
-            AND body->'resources' @> jsonb_build_array(jsonb_build_object('public_id', :pid)))
+        OR (body ?| ARRAY['from_public_id', 'to_public_id', 'resources'] AND (
+            body->>'from_public_id' = :pid
+            OR body->>'to_public_id' = :pid
+            OR (jsonb_typeof(body->'resources') = 'object' AND body->'resources' ? :pid)
+            OR (jsonb_typeof(body->'resources') = 'array'
+                AND body->'resources' @> jsonb_build_array(jsonb_build_object('public_id', :pid)))))
      ORDER BY received_at, id
      LIMIT 500
     """

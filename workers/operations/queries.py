@@ -1,8 +1,9 @@
-"""Operator queries: media and inbox listings, media stats, the operator soft delete, and the
+"""Operator queries: the media listing, media stats, the operator soft delete, and the
 sync gauges' one-round-trip snapshot.
 
 Plain functions over a Session (the operator API and /metrics call them); none commits.
-Listings page by keyset on `id`, newest first: the caller passes the last id it showed.
+Listings page by keyset on `id`, newest first: the caller passes the last id it showed
+(the inbox, cleanup and audit listings are in listings.py).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class MediaFilter:
     folder: str | None = None
     tag: str | None = None
     status: str = "live"
+    prefix: str | None = None  # public_id starts with it
+    public_id: str | None = None  # exactly this public_id
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,12 @@ def list_media(
                 MediaAsset.display_name.icontains(where.search, autoescape=True),
             )
         )
+    if where.prefix:
+        query = query.where(
+            MediaAsset.public_id.startswith(where.prefix, autoescape=True)
+        )
+    if where.public_id is not None:
+        query = query.where(MediaAsset.public_id == where.public_id)
     if where.resource_type:
         query = query.where(MediaAsset.resource_type == where.resource_type)
     if where.folder is not None:
@@ -188,37 +197,6 @@ def soft_delete_media(
         )
     found = {r[1] for r in rows}
     return [public_id for public_id in public_ids if public_id in found]
-
-
-def list_inbox(
-    session: Session, status: str, *, limit: int, after_id: int | None
-) -> Page:
-    """One page of webhook_inbox rows, newest first (`status` may be "all")."""
-    query = select(WebhookInbox).order_by(WebhookInbox.id.desc()).limit(limit + 1)
-    if status != "all":
-        query = query.where(WebhookInbox.status == status)
-    if after_id is not None:
-        query = query.where(WebhookInbox.id < after_id)
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [
-        {
-            "id": row.id,
-            "digest": row.digest,
-            "notification_type": row.notification_type,
-            "status": row.status,
-            "attempts": row.attempts,
-            "last_error": row.last_error,
-            "received_at": _plain(row.received_at),
-            "signed_at": _plain(row.signed_at),
-            "next_attempt_at": _plain(row.next_attempt_at),
-            "applied_at": _plain(row.applied_at),
-            "body": row.body,
-        }
-        for row in rows
-    ]
-    return Page(items, rows[-1].id if more and rows else None)
 
 
 def inbox_status(session: Session, inbox_id: int) -> str | None:
