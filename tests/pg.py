@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import os
+
 import psycopg
 from psycopg import sql
 
-from db.urls import libpq_url, with_database
+from db.urls import libpq_url, with_database, with_search_path
+
+# MEDIASYNC_SCHEMA=name runs the suite with mediasync in a schema of its own (#19): every
+# database URL handed out here carries it as its search_path, so the migrations, the
+# workers and the tests' own SQL all land there. Read at import, which tests/conftest.py
+# does before it clears the MEDIASYNC_* variables.
+TEST_SCHEMA = os.environ.get("MEDIASYNC_SCHEMA", "").strip() or None
+
+
+def in_test_schema(url: str) -> str:
+    return with_search_path(url, TEST_SCHEMA) if TEST_SCHEMA else url
 
 
 def admin_conn(server_url: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -26,7 +38,7 @@ def create_database(
         )
     with admin_conn(server_url) as conn:
         conn.execute(query)
-    url = with_database(server_url, name)
+    url = in_test_schema(with_database(server_url, name))
     if template and adopt:
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             conn.execute(_ADOPT)

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from db.urls import host_and_port_problem, is_postgres_url
+from db.roles import RoleNames
+from db.urls import (
+    SCHEMA_NAME,
+    host_and_port_problem,
+    is_postgres_url,
+    with_search_path,
+)
 from workers.delete_scope import DeleteScope as DeleteScope
-
-T = TypeVar("T")
+from workers.env_values import (
+    SettingsError as SettingsError,
+)
+from workers.env_values import (
+    basic_auth,
+    check_url,
+    delete_scope,
+    flag,
+    fraction,
+    is_http_url,
+    positive_int,
+    public_url,
+    redis_url_problem,
+    share_or_off,
+    whole,
+)
 
 REQUIRED_FOR_ALL = ("DATABASE_URL", "REDIS_URL", "CLOUDINARY_URL")
-
-
-class SettingsError(Exception):
-    """A missing or malformed environment variable; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +56,7 @@ class CloudinaryAccount:
         if algorithm not in ("sha1", "sha256"):
             raise ValueError("signature_algorithm must be sha1 or sha256")
         prefix = query.get("upload_prefix")
-        if prefix is not None and not _is_http_url(prefix):
+        if prefix is not None and not is_http_url(prefix):
             raise ValueError("upload_prefix must be an http:// or https:// URL")
         return cls(
             cloud_name=parts.hostname,
@@ -95,9 +110,23 @@ class ConsoleOperator:
 
 @dataclass(frozen=True)
 class Settings:
+    # With MEDIASYNC_SCHEMA set, both URLs carry it as their search_path (db/urls.py).
     database_url: str
     redis_url: str
     cloudinary: CloudinaryAccount | None
+    # MEDIASYNC_SCHEMA: where every mediasync table, function and trigger lives; None: the
+    # server's default (public), where installs before it have them.
+    schema: str | None = None
+    # MEDIASYNC_ASSETS_VIEW: a schema of the host's that gets a `media_assets` view of the
+    # mirror (`mediasync migrate` keeps it), so the app keeps the simple name.
+    assets_view_schema: str | None = None
+    # MEDIASYNC_OPERATOR_DATABASE_URL: the operator API, console and gauges of the receiver
+    # read and act beyond the inbox; with least-privilege roles DATABASE_URL is the
+    # receiver role's (INSERT/SELECT on the inbox only), so they get their own.
+    operator_database_url: str = ""
+    # `mediasync roles`: the names of the three roles and the passwords to give them.
+    roles: RoleNames = field(default_factory=RoleNames)
+    role_passwords: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     broker_url: str = ""
     webhook_max_age_s: int = 7200
     # Extra secrets that also verify webhooks, for key rotation (the account's secret always does).
@@ -151,6 +180,9 @@ class Settings:
     # MEDIASYNC_PUBLIC_URL: how Cloudinary reaches this receiver (https://host[/prefix]); the
     # operator API signs it into browser uploads' notification_url. Unset: the request's host.
     public_url: str | None = None
+    # MEDIASYNC_FEED_PUBLIC_URL: where browsers reach `mediasync feed` (https://host[/prefix]);
+    # the console's live changes page opens /api/changes there. Unset: no live view.
+    feed_public_url: str | None = None
     # MEDIASYNC_CONSOLE_OPERATORS: named console logins besides the operator token's
     # (webhook_receiver/console/); MEDIASYNC_CONSOLE_SESSION_MAX_AGE: seconds a login lasts.
     console_operators: tuple[ConsoleOperator, ...] = field(default=(), repr=False)
@@ -159,6 +191,8 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.broker_url:
             object.__setattr__(self, "broker_url", self.redis_url)
+        if not self.operator_database_url:
+            object.__setattr__(self, "operator_database_url", self.database_url)
 
     @property
     def account(self) -> CloudinaryAccount:
@@ -184,16 +218,18 @@ class Settings:
                 raise SettingsError(f"{name} is not set")
             return value
 
-        database_url = get("DATABASE_URL")
-        if database_url and not is_postgres_url(database_url):
-            raise SettingsError(
-                "DATABASE_URL must be a postgresql:// (or postgresql+psycopg://) URL"
-            )
-        _check_url("DATABASE_URL", database_url, host_and_port_problem)
+        schema = _schema(env, "MEDIASYNC_SCHEMA")
+        database_url = _database_url(env, get("DATABASE_URL"), "DATABASE_URL", schema)
+        operator_url = _database_url(
+            env,
+            env.get("MEDIASYNC_OPERATOR_DATABASE_URL", "").strip(),
+            "MEDIASYNC_OPERATOR_DATABASE_URL",
+            schema,
+        )
         redis_url = get("REDIS_URL")
-        _check_url("REDIS_URL", redis_url, _redis_url_problem)
+        check_url("REDIS_URL", redis_url, redis_url_problem)
         broker_url = env.get("CELERY_BROKER_URL", "").strip()
-        _check_url("CELERY_BROKER_URL", broker_url, _redis_url_problem)
+        check_url("CELERY_BROKER_URL", broker_url, redis_url_problem)
         cloudinary_url = get("CLOUDINARY_URL")
         try:
             account = (
@@ -209,12 +245,28 @@ class Settings:
             raise SettingsError(
                 "MEDIASYNC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"
             )
+        roles = RoleNames(
+            receiver=_role(env, "MEDIASYNC_RECEIVER_ROLE", RoleNames.receiver),
+            worker=_role(env, "MEDIASYNC_WORKER_ROLE", RoleNames.worker),
+            app=_role(env, "MEDIASYNC_APP_ROLE", RoleNames.app),
+        )
         return cls(
             database_url=database_url,
             redis_url=redis_url,
             cloudinary=account,
+            schema=schema,
+            assets_view_schema=_schema(env, "MEDIASYNC_ASSETS_VIEW"),
+            operator_database_url=operator_url,
+            roles=roles,
+            role_passwords=tuple(
+                (role, env[f"MEDIASYNC_{kind}_PASSWORD"])
+                for kind, role in zip(
+                    ("RECEIVER", "WORKER", "APP"), roles.all(), strict=True
+                )
+                if env.get(f"MEDIASYNC_{kind}_PASSWORD")
+            ),
             broker_url=broker_url,
-            webhook_max_age_s=_positive_int(env, "MEDIASYNC_WEBHOOK_MAX_AGE", 7200),
+            webhook_max_age_s=positive_int(env, "MEDIASYNC_WEBHOOK_MAX_AGE", 7200),
             webhook_secrets=tuple(
                 s.strip()
                 for s in env.get("MEDIASYNC_WEBHOOK_SECRETS", "").split(",")
@@ -222,175 +274,80 @@ class Settings:
             ),
             api_token=env.get("MEDIASYNC_API_TOKEN", "").strip() or None,
             feed_token=env.get("MEDIASYNC_FEED_TOKEN", "").strip() or None,
-            feed_retention_days=_positive_int(env, "MEDIASYNC_FEED_RETENTION_DAYS", 7),
-            log_retention_days=_positive_int(env, "MEDIASYNC_LOG_RETENTION_DAYS", 30),
+            feed_retention_days=positive_int(env, "MEDIASYNC_FEED_RETENTION_DAYS", 7),
+            log_retention_days=positive_int(env, "MEDIASYNC_LOG_RETENTION_DAYS", 30),
             log_format=log_format,
             log_level=log_level,
-            flower_basic_auth=_basic_auth(env),
-            sweep_interval_s=_positive_int(env, "MEDIASYNC_SWEEP_INTERVAL", 30),
-            inbox_sweep_interval_s=_positive_int(
+            flower_basic_auth=basic_auth(env),
+            sweep_interval_s=positive_int(env, "MEDIASYNC_SWEEP_INTERVAL", 30),
+            inbox_sweep_interval_s=positive_int(
                 env, "MEDIASYNC_INBOX_SWEEP_INTERVAL", 5
             ),
-            canary_interval_s=_positive_int(env, "MEDIASYNC_CANARY_INTERVAL", 60),
-            reconcile_interval_s=_positive_int(
-                env, "MEDIASYNC_RECONCILE_INTERVAL", 300
-            ),
-            full_reconcile_interval_s=_positive_int(
+            canary_interval_s=positive_int(env, "MEDIASYNC_CANARY_INTERVAL", 60),
+            reconcile_interval_s=positive_int(env, "MEDIASYNC_RECONCILE_INTERVAL", 300),
+            full_reconcile_interval_s=positive_int(
                 env, "MEDIASYNC_FULL_RECONCILE_INTERVAL", 86400
             ),
-            retention_interval_s=_positive_int(
+            retention_interval_s=positive_int(
                 env, "MEDIASYNC_RETENTION_INTERVAL", 86400
             ),
-            reconcile_max_deletes=_positive_int(
+            reconcile_max_deletes=positive_int(
                 env, "MEDIASYNC_RECONCILE_MAX_DELETES", 1000
             ),
-            reconcile_max_delete_share=_fraction(
+            reconcile_max_delete_share=fraction(
                 env, "MEDIASYNC_RECONCILE_MAX_DELETE_SHARE", 0.5
             ),
-            reconcile_budget_share=_fraction(
+            reconcile_budget_share=fraction(
                 env, "MEDIASYNC_RECONCILE_BUDGET_SHARE", 0.5
             ),
-            reconcile_grace_s=_positive_int(env, "MEDIASYNC_RECONCILE_GRACE", 300),
-            reconcile_overlap_s=_positive_int(env, "MEDIASYNC_RECONCILE_OVERLAP", 300),
-            cleanup_max_reset_wait_s=_positive_int(
+            reconcile_grace_s=positive_int(env, "MEDIASYNC_RECONCILE_GRACE", 300),
+            reconcile_overlap_s=positive_int(env, "MEDIASYNC_RECONCILE_OVERLAP", 300),
+            cleanup_max_reset_wait_s=positive_int(
                 env, "MEDIASYNC_CLEANUP_MAX_RESET_WAIT", 60
             ),
-            delete_breaker_window_s=_whole(env, "MEDIASYNC_DELETE_BREAKER_WINDOW", 600),
-            delete_breaker_max_rows=_whole(
+            delete_breaker_window_s=whole(env, "MEDIASYNC_DELETE_BREAKER_WINDOW", 600),
+            delete_breaker_max_rows=whole(
                 env, "MEDIASYNC_DELETE_BREAKER_MAX_ROWS", 500
             ),
-            delete_breaker_max_share=_share_or_off(
+            delete_breaker_max_share=share_or_off(
                 env, "MEDIASYNC_DELETE_BREAKER_MAX_SHARE", 0.10
             ),
-            delete_delay_s=_whole(env, "MEDIASYNC_DELETE_DELAY", 0),
-            delete_scope=_delete_scope(env),
-            delete_invalidate=_flag(env, "MEDIASYNC_DELETE_INVALIDATE"),
-            apply_row_delay_ms=_positive_int(env, "MEDIASYNC_APPLY_ROW_DELAY_MS", 0),
+            delete_delay_s=whole(env, "MEDIASYNC_DELETE_DELAY", 0),
+            delete_scope=delete_scope(env),
+            delete_invalidate=flag(env, "MEDIASYNC_DELETE_INVALIDATE"),
+            apply_row_delay_ms=positive_int(env, "MEDIASYNC_APPLY_ROW_DELAY_MS", 0),
             prometheus_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
             or None,
-            public_url=_public_url(env),
+            public_url=public_url(env),
+            feed_public_url=public_url(env, "MEDIASYNC_FEED_PUBLIC_URL"),
             console_operators=ConsoleOperator.parse_all(
                 env.get("MEDIASYNC_CONSOLE_OPERATORS", "")
             ),
-            console_session_max_age_s=_positive_int(
+            console_session_max_age_s=positive_int(
                 env, "MEDIASYNC_CONSOLE_SESSION_MAX_AGE", 8 * 3600
             ),
         )
 
 
-def _redis_url_problem(url: str) -> str | None:
-    if url.startswith("unix://"):
-        return None
-    if not url.startswith(("redis://", "rediss://")):
-        return "must be a redis:// or rediss:// URL"
-    database = urlsplit(url).path.strip("/")
-    if database and not database.isdigit():
-        return f"the Redis database must be a number (redis://host:port/0), got {database!r}"
-    return host_and_port_problem(url)
-
-
-def _check_url(name: str, url: str, problem: Callable[[str], str | None]) -> None:
-    found = problem(url) if url else None
-    if found:
-        # "must be …" reads after the name; the others after a colon
-        raise SettingsError(
-            f"{name} {found}" if found.startswith("must") else f"{name}: {found}"
-        )
-
-
-def _read(
-    env: Mapping[str, str], name: str, parse: Callable[[str], T], what: str
-) -> T | None:
-    """The variable parsed (None when unset); SettingsError naming it if not `what`."""
+def _schema(env: Mapping[str, str], name: str) -> str | None:
     raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return parse(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
+    if raw and not SCHEMA_NAME.match(raw):
+        raise SettingsError(
+            f"{name} must be a plain lower-case name (letters, digits, _), got {raw!r}"
+        )
+    return raw or None
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    value = _read(env, name, int, "a whole number")
-    if value is None:
-        return default
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
-    return value
+def _role(env: Mapping[str, str], name: str, default: str) -> str:
+    return _schema(env, name) or default
 
 
-def _whole(env: Mapping[str, str], name: str, default: int) -> int:
-    """A whole number >= 0 (0: off)."""
-    value = _read(env, name, int, "a whole number")
-    if value is None:
-        return default
-    if value < 0:
-        raise SettingsError(f"{name} must be 0 (off) or more, got {value}")
-    return value
-
-
-def _share_or_off(env: Mapping[str, str], name: str, default: float) -> float:
-    """A share in [0, 1] (0: off)."""
-    value = _read(env, name, float, "a number")
-    if value is None:
-        return default
-    if not 0 <= value <= 1:
-        raise SettingsError(f"{name} must be 0 (off) up to 1, got {value}")
-    return value
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name} must be true or false, got {raw!r}")
-
-
-def _delete_scope(env: Mapping[str, str]) -> DeleteScope | None:
-    raw = env.get("MEDIASYNC_DELETE_SCOPE", "").strip()
-    if not raw:
-        return None
-    try:
-        return DeleteScope.parse(raw)
-    except ValueError as exc:
-        raise SettingsError(f"MEDIASYNC_DELETE_SCOPE is malformed: {exc}") from None
-
-
-def _is_http_url(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
-
-
-def _public_url(env: Mapping[str, str]) -> str | None:
-    raw = env.get("MEDIASYNC_PUBLIC_URL", "").strip()
-    if not raw:
-        return None
-    parts = urlsplit(raw)
-    if not _is_http_url(raw):
-        raise SettingsError("MEDIASYNC_PUBLIC_URL must be an http:// or https:// URL")
-    if parts.query or parts.fragment:
-        raise SettingsError("MEDIASYNC_PUBLIC_URL must not have a query or fragment")
-    return raw.rstrip("/")
-
-
-def _basic_auth(env: Mapping[str, str]) -> str | None:
-    raw = env.get("FLOWER_BASIC_AUTH", "").strip()
-    if not raw:
-        return None
-    user, _, password = raw.partition(":")
-    if not user or not password:
-        raise SettingsError("FLOWER_BASIC_AUTH must be user:password")
-    return raw
-
-
-def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
-    """A share in (0, 1]: 0 would switch the feature off silently, so it is refused."""
-    value = _read(env, name, float, "a number")
-    if value is None:
-        return default
-    if not 0 < value <= 1:
-        raise SettingsError(f"{name} must be above 0 and at most 1, got {value}")
-    return value
+def _database_url(
+    env: Mapping[str, str], url: str, name: str, schema: str | None
+) -> str:
+    if url and not is_postgres_url(url):
+        raise SettingsError(
+            f"{name} must be a postgresql:// (or postgresql+psycopg://) URL"
+        )
+    check_url(name, url, host_and_port_problem)
+    return with_search_path(url, schema) if url and schema else url

@@ -18,7 +18,8 @@ _INBOX_FOR_PUBLIC_ID = text(
     """
     SELECT id, received_at, notification_type, status, last_error, applied_at
       FROM webhook_inbox
-     WHERE body->>'public_id' = :pid
+     -- the index holds the name's first 512 characters (db/migrations/0012)
+     WHERE (left(body->>'public_id', 512) = left(:pid, 512) AND body->>'public_id' = :pid)
         OR (body ?| ARRAY['from_public_id', 'to_public_id', 'resources'] AND (
             body->>'from_public_id' = :pid
             OR body->>'to_public_id' = :pid

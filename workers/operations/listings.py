@@ -91,13 +91,16 @@ def _inbox_where(where: InboxFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
+INDEXED_NAME_CHARS = 512  # webhook_inbox_public_id indexes this much of the name (0012)
+
 # Notifications name assets at the top level (upload; rename's both names) or in
 # `resources`, a list of objects or an object keyed by public_id (reference/cloudinary.md).
 # Spelled so that both halves are indexed (db/migrations/0012_console_indexes.sql): the
 # top-level name by webhook_inbox_public_id, the rows naming assets elsewhere by the
 # partial webhook_inbox_names_elsewhere (its predicate is the `?|` below, verbatim).
 _NAMES_LIKE = text("""
-((webhook_inbox.body->>'public_id') LIKE :names_like ESCAPE '\\'
+((left(webhook_inbox.body->>'public_id', 512) LIKE :names_head ESCAPE '\\'
+  AND (webhook_inbox.body->>'public_id') LIKE :names_like ESCAPE '\\')
  OR (webhook_inbox.body ?| ARRAY['from_public_id', 'to_public_id', 'resources'] AND (
     (webhook_inbox.body->>'from_public_id') LIKE :names_like ESCAPE '\\'
     OR (webhook_inbox.body->>'to_public_id') LIKE :names_like ESCAPE '\\'
@@ -112,8 +115,18 @@ _NAMES_LIKE = text("""
 
 def _names_prefix(prefix: str) -> ColumnElement[bool]:
     """The notification names an asset whose public_id starts with `prefix`."""
-    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return and_(true(), _NAMES_LIKE.bindparams(names_like=like))
+    return and_(
+        true(),
+        _NAMES_LIKE.bindparams(
+            # the index holds the first 512 characters (0012): its test is on as many
+            names_head=_like_prefix(prefix[:INDEXED_NAME_CHARS]),
+            names_like=_like_prefix(prefix),
+        ),
+    )
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def list_inbox(
