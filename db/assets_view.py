@@ -35,6 +35,17 @@ def ensure_assets_view(database_url: str, view_schema: str) -> str:
         ).fetchone()
         if found is None:
             raise AssetsViewError(f"schema {view_schema!r} does not exist")
+        taken = conn.execute(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = 'media_assets'",
+            (view_schema,),
+        ).fetchone()
+        if taken is not None and taken[0] != "v":
+            raise AssetsViewError(
+                f"{view_schema}.media_assets exists and is not a view (an install in "
+                f"{view_schema}?): unset MEDIASYNC_ASSETS_VIEW, or move that install "
+                '(README, "Own schema and roles")'
+            )
         conn.execute(
             sql.SQL(
                 "CREATE OR REPLACE VIEW {}.media_assets AS SELECT * FROM {}.media_assets"

@@ -75,6 +75,7 @@ def migrate(
             if schema is not None:
                 if not SCHEMA_NAME.match(schema):
                     raise MigrationError(f"not a plain schema name: {schema!r}")
+                _refuse_a_second_install(conn, schema)
                 conn.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
                         sql.Identifier(schema)
@@ -115,3 +116,29 @@ def migrate(
     if not applied_now:
         report("database is up to date; nothing to apply")
     return applied_now
+
+
+def _refuse_a_second_install(conn: psycopg.Connection, schema: str) -> None:
+    """An install in public (every install made before MEDIASYNC_SCHEMA existed) must not
+    get an empty twin when the setting appears: the workers would then mirror into tables
+    nobody reads, while the app's rows and their triggers stay where they were. (Installs
+    in two named schemas of one database, one per account, are fine.)"""
+    ours = conn.execute(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relname = %s AND n.nspname = %s",
+        (VERSION_TABLE, schema),
+    ).fetchone()
+    if ours is not None or schema == "public":
+        return
+    elsewhere = conn.execute(
+        "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relname = %s AND c.relkind = 'r' AND n.nspname = 'public'",
+        (VERSION_TABLE,),
+    ).fetchone()
+    if elsewhere is not None:
+        raise MigrationError(
+            f"mediasync is installed in schema {elsewhere[0]!r}, and MEDIASYNC_SCHEMA asks "
+            f"for {schema!r}, where it is not: unset MEDIASYNC_SCHEMA (or set it to "
+            f"{elsewhere[0]!r}) to keep that install, or move it first (README, "
+            '"Own schema and roles")'
+        )

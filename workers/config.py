@@ -108,6 +108,14 @@ class ConsoleOperator:
         return tuple(found.values())
 
 
+# `mediasync migrate --roles` gives each role its password from these (receiver, worker, app)
+PASSWORD_VARIABLES = (
+    "MEDIASYNC_RECEIVER_PASSWORD",
+    "MEDIASYNC_WORKER_PASSWORD",
+    "MEDIASYNC_APP_PASSWORD",
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     # With MEDIASYNC_SCHEMA set, both URLs carry it as their search_path (db/urls.py).
@@ -259,11 +267,9 @@ class Settings:
             operator_database_url=operator_url,
             roles=roles,
             role_passwords=tuple(
-                (role, env[f"MEDIASYNC_{kind}_PASSWORD"])
-                for kind, role in zip(
-                    ("RECEIVER", "WORKER", "APP"), roles.all(), strict=True
-                )
-                if env.get(f"MEDIASYNC_{kind}_PASSWORD")
+                (role, env[variable])
+                for variable, role in zip(PASSWORD_VARIABLES, roles.all(), strict=True)
+                if env.get(variable)
             ),
             broker_url=broker_url,
             webhook_max_age_s=positive_int(env, "MEDIASYNC_WEBHOOK_MAX_AGE", 7200),

@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from db.assets_view import ensure_assets_view
-from db.migrate import migrate
+from db.assets_view import AssetsViewError, ensure_assets_view
+from db.migrate import MigrationError, migrate
 from db.roles import RoleNames, ensure_roles
 from db.urls import libpq_url, with_search_path
 from tests.pg import admin_conn, create_database, drop_database
@@ -254,3 +254,22 @@ def test_migrate_roles_command_creates_the_roles_idempotently(
         with admin_conn(pg_server_url) as conn:
             for kind in ("receiver", "worker", "app"):
                 conn.execute(f'DROP ROLE IF EXISTS "cli_{kind}_{tag}"')
+
+
+def test_an_install_in_public_is_not_given_an_empty_twin(pg_server_url: str) -> None:
+    name = f"mediasync_twin_{uuid.uuid4().hex[:6]}"
+    plain = with_database_only(create_database(pg_server_url, name))
+    try:
+        migrate(plain, report=lambda _line: None)  # an install from before the setting
+        with pytest.raises(MigrationError, match="installed in schema 'public'"):
+            migrate(with_search_path(plain, "media_sync"), report=lambda _line: None)
+        with pytest.raises(AssetsViewError, match="is not a view"):
+            ensure_assets_view(with_search_path(plain, "elsewhere"), "public")
+    finally:
+        drop_database(pg_server_url, name)
+
+
+def with_database_only(url: str) -> str:
+    """The URL without a search_path (tests may run with MEDIASYNC_SCHEMA set)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query=""))

@@ -21,9 +21,9 @@ ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 # Set by the deploy files for the Python runtime, not for mediasync's settings.
 THIRD_PARTY_ENV = frozenset({"PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"})
 
-# The settings module each process reads (workers/config.py is the only env reader; see
-# docs/architecture.md).
-_APP_CONFIG = ("workers/config.py",)
+# The settings modules each process reads (workers/config.py is the only env reader, with
+# its parsers in workers/env_values.py; see docs/architecture.md).
+_APP_CONFIG = ("workers/config.py", "workers/env_values.py")
 _CONFIG_BY_SUBCOMMAND = {"emulator": ("cloudinary_emulator/config.py",)}
 
 
