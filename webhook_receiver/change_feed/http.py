@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
+from webhook_receiver.change_feed import grants
 from webhook_receiver.change_feed.queries import Filters
 
 FEED_PATH = "/api/changes"
@@ -63,6 +64,8 @@ class Request:
 class FeedRequest:
     filters: Filters
     last_event_id: int | None
+    # a console grant's expiry (unix time): the stream ends then; None for a token
+    expires_at: float | None = None
 
 
 async def read_request(reader: asyncio.StreamReader) -> Request:
@@ -111,10 +114,11 @@ async def _line(reader: asyncio.StreamReader) -> str:
     return raw[:-2].decode("latin-1")
 
 
-def authorize(request: Request, tokens: tuple[str | None, ...]) -> None:
+def authorize(request: Request, tokens: tuple[str | None, ...]) -> float | None:
     """A bearer token (header, or `access_token` for EventSource, which cannot set
-    headers) equal to one configured; 404 when none is configured: the feed is off."""
-    configured = [t for t in tokens if t]
+    headers) equal to one configured, or a console's grant signed under one (grants.py);
+    404 when none is configured: the feed is off. A grant's expiry, None for a token."""
+    configured = tuple(t for t in tokens if t)
     if not configured:
         raise HttpError(
             404,
@@ -129,6 +133,10 @@ def authorize(request: Request, tokens: tuple[str | None, ...]) -> None:
             given = value.strip()
     else:
         given = dict(_query_pairs(request.query)).get("access_token")
+    if given is not None and given.startswith(grants.PREFIX):
+        grant = grants.verify(given, configured)
+        if grant is not None:
+            return grant.expires_at
     # compare with every token, on bytes: constant time whichever matches
     matched = False
     for token in configured:
@@ -136,10 +144,13 @@ def authorize(request: Request, tokens: tuple[str | None, ...]) -> None:
             given.encode(), token.encode()
         )
     if not matched:
+        if given is not None and given.startswith(grants.PREFIX):
+            raise HttpError(401, "the console's grant is expired or not valid")
         raise HttpError(401, "missing or wrong bearer token")
+    return None
 
 
-def feed_request(request: Request) -> FeedRequest:
+def feed_request(request: Request, expires_at: float | None = None) -> FeedRequest:
     """The filters and the id to resume after; 400 naming what is wrong."""
     values: dict[str, str] = {}
     for name, value in _query_pairs(request.query):
@@ -170,7 +181,7 @@ def feed_request(request: Request) -> FeedRequest:
             raise HttpError(400, "Last-Event-ID must be a change id (a whole number)")
         last_event_id = int(raw_id)
     filters = Filters(values.get("public_id"), folder, resource_type)
-    return FeedRequest(filters, last_event_id)
+    return FeedRequest(filters, last_event_id, expires_at)
 
 
 def _query_pairs(query: str) -> list[tuple[str, str]]:
@@ -212,10 +223,13 @@ def plain_answer(status: int, text: str) -> bytes:
 
 # The stream's head. No length: the body ends when the connection does. `retry` tells
 # EventSource to reconnect after 3 s; X-Accel-Buffering keeps nginx from holding events.
+# Any origin may read it (the console's pages are on another origin): the credential is
+# the token in the request, never a cookie, so CORS grants nothing the token does not.
 STREAM_HEAD = (
     b"HTTP/1.1 200 OK\r\n"
     b"Content-Type: text/event-stream; charset=utf-8\r\n"
     b"Cache-Control: no-store\r\n"
+    b"Access-Control-Allow-Origin: *\r\n"
     b"X-Accel-Buffering: no\r\n"
     b"Connection: close\r\n\r\n"
     b"retry: 3000\n\n"

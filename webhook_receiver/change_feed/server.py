@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 from webhook_receiver.change_feed import http
 from webhook_receiver.change_feed.hub import Hub, Subscriber
@@ -98,8 +99,8 @@ class FeedServer:
                 raise http.HttpError(404, "not found")
             if request.method != "GET":
                 raise http.HttpError(405, f"{request.path} answers GET only")
-            http.authorize(request, self.tokens)
-            wanted = http.feed_request(request)
+            expires_at = http.authorize(request, self.tokens)
+            wanted = http.feed_request(request, expires_at)
             if len(self.hub.subscribers) >= self.max_clients:
                 raise http.HttpError(503, "too many subscribers; retry later")
             return wanted
@@ -125,6 +126,8 @@ class FeedServer:
         sending = asyncio.ensure_future(self._send(subscriber, writer))
         # anything the client sends after its request is ignored; its EOF ends the stream
         hang_up = asyncio.ensure_future(_until_eof(reader))
+        # a console grant's stream ends when the grant does (the browser renews, resumes)
+        expiry = asyncio.ensure_future(_until(wanted.expires_at))
 
         def close() -> None:
             sending.cancel()
@@ -132,11 +135,13 @@ class FeedServer:
 
         subscriber.on_close = close
         try:
-            await asyncio.wait({sending, hang_up}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {sending, hang_up, expiry}, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
-            for task in (sending, hang_up):
+            for task in (sending, hang_up, expiry):
                 task.cancel()
-            await asyncio.gather(sending, hang_up, return_exceptions=True)
+            await asyncio.gather(sending, hang_up, expiry, return_exceptions=True)
             self.hub.unsubscribe(subscriber)
             if subscriber.closed_because:
                 logger.info(
@@ -167,6 +172,15 @@ class FeedServer:
 async def _until_eof(reader: asyncio.StreamReader) -> None:
     while await reader.read(4096):
         pass
+
+
+async def _until(unix_time: float | None) -> None:
+    """Returns at that wall-clock time; never, for None."""
+    if unix_time is None:
+        await asyncio.Event().wait()
+        return
+    while (left := unix_time - time.time()) > 0:
+        await asyncio.sleep(min(left, 60.0))
 
 
 async def serve(

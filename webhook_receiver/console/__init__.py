@@ -4,6 +4,7 @@ queries and actions (workers/operations/). `bp` is registered by webhook_receive
 from webhook_receiver.console import (
     assets,
     audit_log,
+    changes,
     cleanups,
     flows,
     inbox,
@@ -14,6 +15,6 @@ from webhook_receiver.console import (
 from webhook_receiver.console.blueprint import bp
 
 # the view modules register their routes on bp when imported
-VIEWS = (assets, audit_log, cleanups, flows, inbox, login, overview, reconcile)
+VIEWS = (assets, audit_log, changes, cleanups, flows, inbox, login, overview, reconcile)
 
 __all__ = ["bp"]

@@ -21,6 +21,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, request, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -186,11 +187,34 @@ def save_session(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    )
+    response.headers["Content-Security-Policy"] = content_security_policy(settings())
     return response
+
+
+def content_security_policy(config: Settings) -> str:
+    """Our own origin for everything; the change feed's too, for connections alone (the
+    live changes page's EventSource), when MEDIASYNC_FEED_PUBLIC_URL names it."""
+    connect = "'self'"
+    origin = feed_origin(config)
+    if origin:
+        connect += f" {origin}"
+    return (
+        f"default-src 'self'; connect-src {connect}; style-src 'self'; "
+        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'"
+    )
+
+
+def feed_origin(config: Settings) -> str | None:
+    """scheme://host[:port] of MEDIASYNC_FEED_PUBLIC_URL (checked by the settings)."""
+    if not config.feed_public_url:
+        return None
+    parts = urlsplit(config.feed_public_url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 def _secure(config: Settings) -> bool:

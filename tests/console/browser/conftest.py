@@ -102,7 +102,10 @@ def console_url(app: Flask) -> Iterator[str]:
 # -- the browser --------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the
+# main thread while it is open, and a later test's asyncio.run() (tests/change_feed) fails
+# with "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
