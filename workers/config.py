@@ -131,7 +131,7 @@ class Settings:
     # MEDIASYNC_OPERATOR_DATABASE_URL: the operator API, console and gauges of the receiver
     # read and act beyond the inbox; with least-privilege roles DATABASE_URL is the
     # receiver role's (INSERT/SELECT on the inbox only), so they get their own.
-    operator_database_url: str = ""
+    operator_database_url: str | None = None
     # `mediasync roles`: the names of the three roles and the passwords to give them.
     roles: RoleNames = field(default_factory=RoleNames)
     role_passwords: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -199,8 +199,12 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.broker_url:
             object.__setattr__(self, "broker_url", self.redis_url)
-        if not self.operator_database_url:
-            object.__setattr__(self, "operator_database_url", self.database_url)
+
+    @property
+    def operator_url(self) -> str:
+        """The operator side's database URL: its own, else DATABASE_URL (read here, not
+        copied at construction, so a replaced database_url carries over)."""
+        return self.operator_database_url or self.database_url
 
     @property
     def account(self) -> CloudinaryAccount:
@@ -264,7 +268,7 @@ class Settings:
             cloudinary=account,
             schema=schema,
             assets_view_schema=_schema(env, "MEDIASYNC_ASSETS_VIEW"),
-            operator_database_url=operator_url,
+            operator_database_url=operator_url or None,
             roles=roles,
             role_passwords=tuple(
                 (role, env[variable])

@@ -22,7 +22,7 @@ class Operator:
         self.settings = settings
         # operator calls and scrapes are few: a small pool, separate from the hot path's
         self.engine = make_engine(
-            settings.operator_database_url,
+            settings.operator_url,
             pool_size=2,
             max_overflow=4,
             connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
