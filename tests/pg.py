@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
@@ -18,6 +19,11 @@ TEST_SCHEMA = os.environ.get("MEDIASYNC_SCHEMA", "").strip() or None
 
 def in_test_schema(url: str) -> str:
     return with_search_path(url, TEST_SCHEMA) if TEST_SCHEMA else url
+
+
+def database_name(url: str) -> str:
+    """The database a URL names (its query, a search_path say, left out)."""
+    return urlsplit(url).path.lstrip("/")
 
 
 def admin_conn(server_url: str) -> psycopg.Connection[tuple[object, ...]]:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from db.session import make_engine, make_sessionmaker
 from tests.cleanup.conftest import FAST, queue_statuses, remaining, seed
-from tests.pg import create_database, drop_database
+from tests.pg import create_database, database_name, drop_database
 from tests.waiting import wait_until
 from workers.cleanup import drain as cleanup
 from workers.cleanup import guard
@@ -263,9 +263,9 @@ def test_a_copy_of_the_database_deletes_nothing_until_adopted(
 ):
     seed(cloud, sessions, 4)
     sessions.kw["bind"].dispose()  # CREATE DATABASE ... TEMPLATE needs it unused
-    copy_name = committed_db.rsplit("/", 1)[1] + "_copy"
+    copy_name = database_name(committed_db) + "_copy"
     copy_url = create_database(
-        pg_server_url, copy_name, template=committed_db.rsplit("/", 1)[1], adopt=False
+        pg_server_url, copy_name, template=database_name(committed_db), adopt=False
     )
     engine = make_engine(copy_url)
     copy = make_sessionmaker(engine)

@@ -8,7 +8,7 @@ import pytest
 
 from db.migrate import VERSION_TABLE, MigrationError, discover, migrate
 from db.urls import libpq_url
-from tests.pg import create_database, drop_database
+from tests.pg import create_database, database_name, drop_database
 
 
 def applied_versions(url: str) -> list[tuple[int, str]]:
@@ -38,7 +38,7 @@ def test_migrate_applies_every_file_once_and_reports_each(pg_server_url):
         assert lines == [f"applied {name}" for name in applied]
         assert migrate(url, report=lines.append) == []
     finally:
-        drop_database(pg_server_url, url.rsplit("/", 1)[1])
+        drop_database(pg_server_url, database_name(url))
 
 
 def test_three_concurrent_migrate_processes_apply_each_migration_once(pg_server_url):

@@ -1,5 +1,6 @@
 from sqlalchemy import text
 
+from tests.pg import database_name
 from tests.waiting import wait_until
 from workers.beat import maintenance
 from workers.celery_app import app, configure, get_settings, session_scope
@@ -23,4 +24,4 @@ def test_configure_points_the_app_and_sessions_at_the_settings(settings):
     assert app.conf.task_acks_late is True
     with session_scope() as session:
         database = session.execute(text("SELECT current_database()")).scalar_one()
-    assert database == settings.database_url.rsplit("/", 1)[1]
+    assert database == database_name(settings.database_url)
