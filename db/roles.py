@@ -169,13 +169,19 @@ def _sequences(conn: psycopg.Connection, schema: str, tables: list[str]) -> list
 
 
 def _create_or_alter(conn: psycopg.Connection, role: str, password: str | None) -> None:
+    """Create a missing role as a plain login. An existing one keeps its attributes (the
+    app's role may be the host's own, with rights of its own); only a password given
+    here is set."""
     exists = conn.execute(
         "SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)
     ).fetchone()
-    verb = "ALTER" if exists else "CREATE"
-    statement = sql.SQL(
-        verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
-    ).format(sql.Identifier(role))
+    if exists is None:
+        verb = "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+    elif password is not None:
+        verb = "ALTER ROLE {}"
+    else:
+        return
+    statement: sql.Composed = sql.SQL(verb).format(sql.Identifier(role))
     if password is not None:
         statement = sql.SQL("{} PASSWORD {}").format(statement, sql.Literal(password))
     conn.execute(statement)

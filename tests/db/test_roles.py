@@ -273,3 +273,31 @@ def with_database_only(url: str) -> str:
     """The URL without a search_path (tests may run with MEDIASYNC_SCHEMA set)."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(query=""))
+
+
+def test_an_existing_role_keeps_its_own_attributes(pg_server_url: str) -> None:
+    """The app's role may be the host's own: it gains grants, not lost rights."""
+    tag = uuid.uuid4().hex[:6]
+    name = f"mediasync_roles_own_{tag}"
+    names = RoleNames(
+        receiver=f"own_receiver_{tag}", worker=f"own_worker_{tag}", app=f"own_app_{tag}"
+    )
+    url = with_search_path(create_database(pg_server_url, name), SCHEMA)
+    try:
+        with admin_conn(pg_server_url) as conn:
+            conn.execute(f'CREATE ROLE "{names.app}" LOGIN CREATEDB')
+        migrate(url, report=lambda _line: None)
+        ensure_roles(url, names, report=lambda _line: None)
+        with admin_conn(pg_server_url) as conn:
+            row = conn.execute(
+                "SELECT rolcreatedb FROM pg_roles WHERE rolname = %s", (names.app,)
+            ).fetchone()
+        assert row == (True,)
+        install = Install(url, names)
+        with install.connect_as(names.app) as conn:
+            assert conn.execute("SELECT count(*) FROM media_assets").fetchone() == (0,)
+    finally:
+        drop_database(pg_server_url, name)
+        with admin_conn(pg_server_url) as conn:
+            for role in names.all():
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
