@@ -55,6 +55,25 @@ def test_lists_live_rows_newest_first_with_their_columns(api, assets, sessions):
     assert len(public_ids(api.get("/api/media?status=all"))) == 5
 
 
+def test_rows_carry_moderation_and_access(api, assets, sessions):
+    run_sql(
+        sessions,
+        "UPDATE media_assets SET moderation_status = 'approved',"
+        " moderation_kind = 'manual', access_mode = 'authenticated',"
+        " access_control = CAST(:rules AS jsonb) WHERE id = :id",
+        id=assets[0],
+        rules='[{"access_type": "anonymous", "start": "2026-01-01T00:00:00Z"}]',
+    )
+    items = api.get("/api/media?search=Red_Shoe").get_json()["items"]
+    [row] = [item for item in items if item["id"] == assets[0]]
+    assert row["moderation_status"] == "approved"
+    assert row["moderation_kind"] == "manual"
+    assert row["access_mode"] == "authenticated"
+    assert row["access_control"] == [
+        {"access_type": "anonymous", "start": "2026-01-01T00:00:00Z"}
+    ]
+
+
 def test_filters_combine(api, assets):
     # case-insensitive substring of public_id or display_name
     assert public_ids(api.get("/api/media?search=RED")) == [

@@ -51,6 +51,10 @@ _MEDIA_COLUMNS = (
     "deleted_at",
     "sync_status",
     "synced_at",
+    "moderation_status",
+    "moderation_kind",
+    "access_mode",
+    "access_control",
 )
 
 
