@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request, url_for
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
@@ -19,7 +19,7 @@ from webhook_receiver.console import access
 from webhook_receiver.operator_api.http import enqueue
 from webhook_receiver.operator_api.state import Operator, operator
 from workers.cleanup import tasks as cleanup_tasks
-from workers.operations import audit
+from workers.operations import audit, listings
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +75,42 @@ def drain_cleanups(count: int) -> bool:
 
 
 # -- errors ------------------------------------------------------------------------------
+
+
+def bulk_preview_page(what: str, preview: Any, list_view: str, run_view: str) -> str:
+    """The page that states how many rows a bulk retry by this filter will touch."""
+    from webhook_receiver.console import params  # params imports this module
+
+    kept = params.kept(request.args)
+    return render_template(
+        "console/bulk_preview.html",
+        what=what,
+        preview=preview,
+        kept=kept,
+        action=url_for(run_view),
+        back=url_for(list_view, **kept),
+        max_bulk=listings.MAX_BULK,
+    )
+
+
+def note_bulk_ids(outcome: dict[str, Any], ids: list[int]) -> None:
+    """What a bulk retry touched, for its audit entry."""
+    outcome["count"] = len(ids)
+    outcome["first_id"], outcome["last_id"] = (ids[0], ids[-1]) if ids else (None, None)
+
+
+def bulk_result_page(what: str, ids: list[int], list_view: str, **shown: Any) -> str:
+    """What a bulk retry did, with a way back to the list it was chosen from."""
+    from webhook_receiver.console import params
+
+    return render_template(
+        "console/bulk_result.html",
+        what=what,
+        count=len(ids),
+        expected=params.whole(request.form, "expected"),
+        back=url_for(list_view, **params.kept(request.form)),
+        **shown,
+    )
 
 
 @bp.errorhandler(BadInput)

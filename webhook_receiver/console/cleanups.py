@@ -11,7 +11,10 @@ from webhook_receiver.console.blueprint import (
     PAGE_SIZE,
     acting,
     bp,
+    bulk_preview_page,
+    bulk_result_page,
     drain_cleanups,
+    note_bulk_ids,
     state,
 )
 from workers.cleanup.queue import drains_for
@@ -68,14 +71,8 @@ def cleanup_bulk_preview() -> str:
     where = params.cleanup_filter(request.args, STATUSES)
     with state().sessions.begin() as session:
         preview = listings.preview_cleanup_retry(session, where)
-    return render_template(
-        "console/bulk_preview.html",
-        what="cleanup",
-        preview=preview,
-        kept=params.kept(request.args),
-        action=url_for("console.cleanup_bulk_run"),
-        back=url_for("console.cleanup_list", **params.kept(request.args)),
-        max_bulk=listings.MAX_BULK,
+    return bulk_preview_page(
+        "cleanup", preview, "console.cleanup_list", "console.cleanup_bulk_run"
     )
 
 
@@ -87,17 +84,8 @@ def cleanup_bulk_run() -> str:
     with acting("cleanup.bulk_retry", filter=kept, upto_id=upto) as (session, outcome):
         ids = listings.retry_cleanups_matching(session, where, upto)
         paused = cleanup_ops.is_paused(session)
-        outcome["count"] = len(ids)
-        outcome["first_id"], outcome["last_id"] = (
-            (ids[0], ids[-1]) if ids else (None, None)
-        )
+        note_bulk_ids(outcome, ids)
     enqueued = drain_cleanups(0 if paused else drains_for(len(ids)))
-    return render_template(
-        "console/bulk_result.html",
-        what="cleanup",
-        count=len(ids),
-        expected=params.whole(request.form, "expected"),
-        enqueued=enqueued,
-        paused=paused,
-        back=url_for("console.cleanup_list", **kept),
+    return bulk_result_page(
+        "cleanup", ids, "console.cleanup_list", enqueued=enqueued, paused=paused
     )

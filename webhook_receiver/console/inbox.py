@@ -7,7 +7,16 @@ from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from webhook_receiver.console import params
-from webhook_receiver.console.blueprint import PAGE_SIZE, acting, bp, state, wake
+from webhook_receiver.console.blueprint import (
+    PAGE_SIZE,
+    acting,
+    bp,
+    bulk_preview_page,
+    bulk_result_page,
+    note_bulk_ids,
+    state,
+    wake,
+)
 from workers.inbox import queue as inbox_queue
 from workers.inbox.tasks import wake as wake_apply
 from workers.operations import listings
@@ -62,14 +71,8 @@ def inbox_bulk_preview() -> str:
     where = params.inbox_filter(request.args, STATUSES)
     with state().sessions.begin() as session:
         preview = listings.preview_inbox_retry(session, where)
-    return render_template(
-        "console/bulk_preview.html",
-        what="inbox",
-        preview=preview,
-        kept=params.kept(request.args),
-        action=url_for("console.inbox_bulk_run"),
-        back=url_for("console.inbox_list", **params.kept(request.args)),
-        max_bulk=listings.MAX_BULK,
+    return bulk_preview_page(
+        "inbox", preview, "console.inbox_list", "console.inbox_bulk_run"
     )
 
 
@@ -80,16 +83,6 @@ def inbox_bulk_run() -> str:
     kept = params.kept(request.form)
     with acting("inbox.bulk_retry", filter=kept, upto_id=upto) as (session, outcome):
         ids = listings.retry_inbox_matching(session, where, upto)
-        outcome["count"] = len(ids)
-        outcome["first_id"], outcome["last_id"] = (
-            (ids[0], ids[-1]) if ids else (None, None)
-        )
+        note_bulk_ids(outcome, ids)
     enqueued = wake("an inbox apply", wake_apply) if ids else True
-    return render_template(
-        "console/bulk_result.html",
-        what="inbox",
-        count=len(ids),
-        expected=params.whole(request.form, "expected"),
-        enqueued=enqueued,
-        back=url_for("console.inbox_list", **kept),
-    )
+    return bulk_result_page("inbox", ids, "console.inbox_list", enqueued=enqueued)
