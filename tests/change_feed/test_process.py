@@ -3,26 +3,16 @@ subscriber that stops reading does not grow the process."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.change_feed.process import running_feed
 from tests.change_feed.sse import FEED_TOKEN, SseClient
 from tests.waiting import wait_until
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rss_kib(pid: int) -> int:
@@ -34,29 +24,9 @@ def rss_kib(pid: int) -> int:
 
 @pytest.fixture
 def feed_process(committed_db: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MEDIASYNC_", "REDIS"))
-    }
-    env.update(DATABASE_URL=committed_db, MEDIASYNC_FEED_TOKEN=FEED_TOKEN)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mediasync", "feed", "--port", str(port)], env=env
-    )
-
-    def ready() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-                return sock.recv(100).startswith(b"HTTP/1.1 200")
-        except OSError:
-            return False
-
-    try:
-        wait_until(ready, timeout=30, what="mediasync feed to be ready")
+    with running_feed(committed_db, MEDIASYNC_FEED_TOKEN=FEED_TOKEN) as (process, port):
         yield process, port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(15) == 0
+    assert process.returncode == 0  # SIGTERM ends it cleanly
 
 
 def feed_connections(db) -> int:

@@ -5,15 +5,12 @@ grant the page holds renews itself when the feed lets it expire, without losing 
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from tests.change_feed.process import running_feed
 from tests.console.browser.conftest import log_in
 from tests.console.conftest import BOB
 from tests.operator_api.conftest import TOKEN, run_sql
@@ -24,44 +21,12 @@ from workers.config import Settings
 MARKUP = 'live/<img src=x onerror="document.title=1">'
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def feed_port(committed_db: str) -> Iterator[int]:
     """`mediasync feed` in its own process, with the console's operator token (the
     console signs its grants under it)."""
-    import socket
-
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MEDIASYNC_", "REDIS"))
-    }
-    env.update(DATABASE_URL=committed_db, MEDIASYNC_API_TOKEN=TOKEN)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mediasync", "feed", "--port", str(port)], env=env
-    )
-
-    def ready() -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
-                return sock.recv(100).startswith(b"HTTP/1.1 200")
-        except OSError:
-            return False
-
-    try:
-        wait_until(ready, timeout=30, what="mediasync feed to be ready")
+    with running_feed(committed_db, MEDIASYNC_API_TOKEN=TOKEN) as (_, port):
         yield port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(15)
 
 
 @pytest.fixture
