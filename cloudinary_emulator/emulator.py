@@ -100,6 +100,17 @@ class Emulator:
             url += f"&signature_algorithm={account.signature_algorithm}"
         return url
 
+    def sdk_config(self) -> dict[str, str]:
+        """Keyword arguments for `cloudinary.config(...)` that point the SDK here."""
+        account = self.account
+        return {
+            "cloud_name": account.cloud_name,
+            "api_key": account.api_key,
+            "api_secret": account.api_secret,
+            "upload_prefix": self.base_url,
+            "signature_algorithm": account.signature_algorithm,
+        }
+
     @property
     def client(self) -> EmulatorClient:
         return EmulatorClient(self.base_url)

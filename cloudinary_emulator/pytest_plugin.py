@@ -56,14 +56,7 @@ def cloudinary_emulator(
     monkeypatch.setenv("CLOUDINARY_URL", emulator.cloudinary_url)
     config = cloudinary.config()
     saved: dict[str, Any] = dict(vars(config))
-    account = emulator.account
-    cloudinary.config(
-        cloud_name=account.cloud_name,
-        api_key=account.api_key,
-        api_secret=account.api_secret,
-        upload_prefix=emulator.base_url,
-        signature_algorithm=account.signature_algorithm,
-    )
+    cloudinary.config(**emulator.sdk_config())
     try:
         yield emulator
     finally:

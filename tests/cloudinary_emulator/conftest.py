@@ -13,14 +13,7 @@ from tests.cloudinary_emulator.helpers import NotificationSink, running_sink
 
 
 def configure_sdk(em: Emulator) -> None:
-    account = em.account
-    cloudinary.config(
-        cloud_name=account.cloud_name,
-        api_key=account.api_key,
-        api_secret=account.api_secret,
-        upload_prefix=em.base_url,
-        signature_algorithm=account.signature_algorithm,
-    )
+    cloudinary.config(**em.sdk_config())
 
 
 @pytest.fixture(scope="module")
